@@ -1,0 +1,57 @@
+"""Account-level actions: API tokens and supervisors."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from core.clock import now
+
+from .models import Account, AccountMember, ApiToken, hash_token
+
+TOKEN_PREFIX = "cnt_"
+SUPERVISORS_GROUP = "Supervisors"
+
+
+def create_api_token(account: Account, name: str) -> tuple[ApiToken, str]:
+    """Create a token and return it with its raw key, which is shown once and never stored."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(account=account, name=name, prefix=raw[:12], key_hash=hash_token(raw))
+    return token, raw
+
+
+def revoke_api_token(token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now())
+
+
+@transaction.atomic
+def create_supervisor(account: Account, username: str, password: str, email: str = "") -> AccountMember:
+    """A staff user scoped to one account, with the permissions to run its call centers."""
+    user = get_user_model().objects.create_user(username=username, password=password, email=email,
+                                                is_staff=True)
+    user.groups.add(ensure_supervisor_group())
+    return AccountMember.objects.create(user=user, account=account)
+
+
+SUPERVISOR_MODELS = {
+    "routing": ["phonenumber", "service", "servicemembership", "prompt", "callerroute"],
+    "agents": ["operator", "pausereason"],
+    "accounts": ["apitoken"],
+}
+
+
+def ensure_supervisor_group():
+    """The permissions a supervisor needs for the six steps (objects are scoped to their account)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
+    perms = Permission.objects.filter(content_type__app_label__in=SUPERVISOR_MODELS).select_related(
+        "content_type")
+    wanted = [p for p in perms if p.content_type.model in SUPERVISOR_MODELS[p.content_type.app_label]]
+    wanted += list(Permission.objects.filter(content_type__app_label__in=["accounts", "agents"],
+                                             codename__in=["view_account", "change_account",
+                                                           "view_operatorevent"]))
+    group.permissions.set(wanted)
+    return group

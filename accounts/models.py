@@ -1,0 +1,108 @@
+"""Tenants: customer accounts (optionally under a white-label reseller), their staff and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Language
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(_("%(value)s is not a time zone."), params={"value": value}) from exc
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Account(models.Model):
+    """A customer running one or more virtual call centers; a reseller is an account with children."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name"), max_length=60, unique=True)
+    parent = models.ForeignKey("self", verbose_name=_("reseller"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children",
+                               help_text=_("White label: this account's calls also count against the reseller's "
+                                           "limit."))
+    plan = models.ForeignKey("billing.Plan", verbose_name=_("plan"), on_delete=models.PROTECT,
+                             related_name="accounts")
+    extra_channels = models.PositiveIntegerField(_("extra concurrent calls bought"), default=0)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Rome",
+                                validators=[validate_timezone])
+    language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.ITALIAN)
+    duty_email = models.EmailField(_("duty administrator e-mail"), blank=True,
+                                   help_text=_("Voicemails left when nobody can answer are sent here."))
+    webhook_secret = models.CharField(_("webhook secret"), max_length=64, default=new_webhook_secret,
+                                      help_text=_("Shared secret that signs telephony webhooks (HMAC-SHA256)."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.extra_channels and self.plan_id and not self.plan.extra_channels_allowed:
+            raise ValidationError({"extra_channels": _("The %(plan)s plan does not sell extra concurrent calls."),},
+                                  params={"plan": self.plan.name})
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk and ancestor.pk == self.pk:
+                raise ValidationError({"parent": _("An account cannot be its own reseller.")})
+            ancestor = ancestor.parent
+
+    @property
+    def channel_limit(self) -> int:
+        return self.plan.included_channels + self.extra_channels
+
+
+class AccountMember(models.Model):
+    """A Django staff user who supervises one account (admin and wallboard are scoped to it)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="members")
+
+    class Meta:
+        verbose_name = _("supervisor")
+        verbose_name_plural = _("supervisors")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.account}"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """An integrator's key. It belongs to one account; only its SHA-256 is stored."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "name"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import AccountScopedAdmin
+from core.errors import ActionError
+
+from . import actions
+from .choices import PauseSource, Via
+from .forms import OperatorAdminForm
+from .models import Operator, OperatorEvent, PauseReason
+
+
+@admin.register(PauseReason)
+class PauseReasonAdmin(AccountScopedAdmin):
+    list_display = ["name", "account", "is_active"]
+    list_filter = ["is_active", "account"]
+    search_fields = ["name"]
+    fields = ["account", "name", "is_active"]
+
+
+@admin.register(Operator)
+class OperatorAdmin(AccountScopedAdmin):
+    form = OperatorAdminForm
+    list_display = ["name", "login", "code", "account", "endpoint_kind", "endpoint", "state", "state_changed_at",
+                    "pause_reason", "no_answer_streak", "is_active"]
+    list_filter = ["state", "is_active", "endpoint_kind", "account"]
+    search_fields = ["name", "login", "endpoint"]
+    list_select_related = ["account", "pause_reason"]
+    readonly_fields = ["state", "state_changed_at", "pause_source", "pause_reason", "no_answer_streak",
+                       "created_at"]
+    fieldsets = [
+        (None, {"fields": ["account", "name", "login", "new_password", "code", "new_pin", "is_active"]}),
+        (_("How the operator is reached"), {"fields": ["endpoint_kind", "endpoint"]}),
+        (_("Presence"), {"fields": ["state", "state_changed_at", "pause_source", "pause_reason",
+                                    "no_answer_streak", "created_at"]}),
+    ]
+    actions = ["login_selected", "pause_selected", "resume_selected", "logoff_selected"]
+
+    def _run(self, request: HttpRequest, queryset, action, **kwargs) -> None:
+        done, refused = 0, []
+        for operator in queryset:
+            try:
+                action(operator.pk, via=Via.ADMIN, **kwargs)
+                done += 1
+            except ActionError as exc:
+                refused.append(f"{operator.name}: {exc.message}")
+        if done:
+            self.message_user(request, _("%(n)d operators updated.") % {"n": done}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+    @admin.action(description=_("Log in the selected operators"))
+    def login_selected(self, request: HttpRequest, queryset) -> None:
+        self._run(request, queryset, actions.login_operator)
+
+    @admin.action(description=_("Pause the selected operators"))
+    def pause_selected(self, request: HttpRequest, queryset) -> None:
+        self._run(request, queryset, actions.pause_operator, source=PauseSource.SUPERVISOR)
+
+    @admin.action(description=_("Resume the selected operators"))
+    def resume_selected(self, request: HttpRequest, queryset) -> None:
+        self._run(request, queryset, actions.resume_operator)
+
+    @admin.action(description=_("Log off the selected operators"))
+    def logoff_selected(self, request: HttpRequest, queryset) -> None:
+        self._run(request, queryset, actions.logoff_operator)
+
+
+@admin.register(OperatorEvent)
+class OperatorEventAdmin(AccountScopedAdmin):
+    list_display = ["at", "operator", "from_state", "to_state", "pause_source", "reason", "via", "call_id"]
+    list_filter = ["to_state", "via", "account"]
+    search_fields = ["operator__name", "operator__login"]
+    list_select_related = ["operator"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -1,0 +1,125 @@
+"""Operators (step 2 of the setup), their pause reasons, and the log of every state change."""
+
+from __future__ import annotations
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.validators import validate_e164, validate_sip_uri
+
+from .choices import EndpointKind, OperatorState, PauseSource, Via
+
+
+class PauseReason(models.Model):
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="pause_reasons")
+    name = models.CharField(_("name"), max_length=60)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["account", "name"]
+        verbose_name = _("pause reason")
+        verbose_name_plural = _("pause reasons")
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="pause_reason_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Operator(models.Model):
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="operators")
+    name = models.CharField(_("name"), max_length=120)
+    login = models.SlugField(_("login"), max_length=60,
+                             help_text=_("Used with the password to sign in to the operator console."))
+    password = models.CharField(_("password"), max_length=128, editable=False)
+    code = models.PositiveIntegerField(_("operator code"), validators=[MinValueValidator(1),
+                                                                      MaxValueValidator(999999)],
+                                       help_text=_("Digits a caller dials to reach this operator, and the "
+                                                   "operator's code for phone login."))
+    pin = models.CharField(_("phone PIN"), max_length=128, editable=False, blank=True)
+    endpoint_kind = models.CharField(_("reached on"), max_length=10, choices=EndpointKind.choices,
+                                     default=EndpointKind.SIP)
+    endpoint = models.CharField(_("number or SIP URI"), max_length=200,
+                                help_text=_("E.164 number (+39…) for a phone, sip:user@host for SIP/WebRTC."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    # Presence and ACD state: the database is the one source of truth; pushes derive from it.
+    state = models.CharField(_("state"), max_length=12, choices=OperatorState.choices,
+                             default=OperatorState.LOGGED_OUT, db_index=True)
+    state_changed_at = models.DateTimeField(_("in this state since"), null=True, blank=True)
+    pause_reason = models.ForeignKey(PauseReason, verbose_name=_("pause reason"), null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    pause_source = models.CharField(_("paused"), max_length=12, choices=PauseSource.choices, blank=True)
+    available_since = models.DateTimeField(_("free since"), null=True, blank=True)
+    last_call_ended_at = models.DateTimeField(_("last call ended"), null=True, blank=True)
+    no_answer_streak = models.PositiveSmallIntegerField(_("unanswered offers in a row"), default=0)
+
+    class Meta:
+        ordering = ["account", "name"]
+        verbose_name = _("operator")
+        verbose_name_plural = _("operators")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "login"], name="operator_unique_login",
+                                    violation_error_message=_("Another operator of this account has this login.")),
+            models.UniqueConstraint(fields=["account", "code"], name="operator_unique_code",
+                                    violation_error_message=_("Another operator of this account has this code.")),
+        ]
+        indexes = [models.Index(fields=["account", "state", "available_since"], name="operator_free_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.login})"
+
+    def clean(self) -> None:
+        if self.endpoint_kind == EndpointKind.PHONE:
+            try:
+                validate_e164(self.endpoint)
+            except ValidationError as exc:
+                raise ValidationError({"endpoint": exc.messages}) from exc
+        elif self.endpoint_kind == EndpointKind.SIP:
+            try:
+                validate_sip_uri(self.endpoint)
+            except ValidationError as exc:
+                raise ValidationError({"endpoint": exc.messages}) from exc
+
+    def set_password(self, raw: str) -> None:
+        self.password = make_password(raw)
+
+    def check_password(self, raw: str) -> bool:
+        return bool(self.password) and check_password(raw, self.password)
+
+    def set_pin(self, raw: str) -> None:
+        self.pin = make_password(raw) if raw else ""
+
+    def check_pin(self, raw: str) -> bool:
+        return bool(self.pin) and check_password(raw, self.pin)
+
+
+def validate_pin(value: str) -> None:
+    if not (value.isdigit() and 4 <= len(value) <= 8):
+        raise ValidationError(_("A PIN is 4 to 8 digits."), code="invalid")
+
+
+class OperatorEvent(models.Model):
+    """Append-only log of operator state changes: the statistics are rebuilt from it."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), db_index=True)
+    from_state = models.CharField(max_length=12, choices=OperatorState.choices)
+    to_state = models.CharField(max_length=12, choices=OperatorState.choices)
+    pause_source = models.CharField(max_length=12, choices=PauseSource.choices, blank=True)
+    reason = models.CharField(_("reason"), max_length=120, blank=True)
+    via = models.CharField(max_length=10, choices=Via.choices)
+    call_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("operator event")
+        verbose_name_plural = _("operator events")
+        indexes = [models.Index(fields=["operator", "at"], name="operator_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}: {self.from_state} → {self.to_state}"

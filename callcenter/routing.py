@@ -1,0 +1,3 @@
+"""WebSocket URL patterns (the wallboard consumers register here)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,32 @@
+"""Test set-up: the real PostgreSQL and Redis, or a loud failure. Never SQLite, never an in-memory layer."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+REAL_SERVICES_HELP = (
+    "Centralino's tests run against the real PostgreSQL and Redis. Run them with `make test` "
+    "(which starts both when they are down), or set DATABASE_URL=postgres://… and REDIS_URL=redis://…"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(f"DATABASE_URL is not PostgreSQL (engine {engine}). {REAL_SERVICES_HELP}")
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if "channels_redis" not in layer:
+        raise pytest.UsageError(f"REDIS_URL is unset (channel layer {layer}). {REAL_SERVICES_HELP}")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL).ping()
+    except redis.RedisError as exc:
+        raise pytest.UsageError(f"Redis at {settings.REDIS_URL} does not answer: {exc}. {REAL_SERVICES_HELP}") \
+            from exc
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "media")

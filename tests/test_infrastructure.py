@@ -1,0 +1,37 @@
+"""The real components are wired in: PostgreSQL, Redis as channel layer and broker, Celery."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+
+from callcenter.celery import app as celery_app
+
+
+@pytest.mark.django_db
+def test_database_is_postgresql():
+    assert connection.vendor == "postgresql"
+    with connection.cursor() as cur:
+        cur.execute("select version()")
+        assert cur.fetchone()[0].startswith("PostgreSQL")
+
+
+def test_channel_layer_is_redis_and_delivers():
+    layer = get_channel_layer()
+    assert type(layer).__module__.startswith("channels_redis")
+
+    async def roundtrip():
+        channel = await layer.new_channel()
+        await layer.group_add("infra-test", channel)
+        await layer.group_send("infra-test", {"type": "ping", "n": 7})
+        message = await layer.receive(channel)
+        await layer.group_discard("infra-test", channel)
+        return message
+
+    assert async_to_sync(roundtrip)() == {"type": "ping", "n": 7}
+
+
+def test_celery_uses_redis_broker_and_is_not_eager():
+    assert celery_app.conf.broker_url.startswith("redis://")
+    assert settings.CELERY_TASK_ALWAYS_EAGER is False
