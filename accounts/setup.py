@@ -25,6 +25,11 @@ class SetupStep:
     optional: bool = False
 
 
+def _link(model: str, existing: int) -> str:
+    """Nothing yet: straight to the add form. Otherwise: the list, to review."""
+    return reverse(f"admin:{model}_{'changelist' if existing else 'add'}")
+
+
 def setup_steps(account: Account) -> list[SetupStep]:
     numbers = PhoneNumber.objects.filter(account=account, is_active=True)
     routed = numbers.filter(service__isnull=False).count()
@@ -38,13 +43,13 @@ def setup_steps(account: Account) -> list[SetupStep]:
     return [
         SetupStep(1, str(_("Activate a number")), routed > 0,
                   str(_("%(n)d active numbers, %(r)d reaching a service")) % {"n": n_numbers, "r": routed},
-                  reverse("admin:routing_phonenumber_add" if not n_numbers else "admin:routing_phonenumber_changelist")),
+                  _link("routing_phonenumber", n_numbers)),
         SetupStep(2, str(_("Define the operators (login and password)")), n_ops > 0,
                   str(_("%(n)d operators")) % {"n": n_ops},
-                  reverse("admin:agents_operator_add" if not n_ops else "admin:agents_operator_changelist")),
+                  _link("agents_operator", n_ops)),
         SetupStep(3, str(_("Define a service, its operators and criterion")), staffed > 0,
                   str(_("%(n)d services, %(s)d with operators")) % {"n": n_services, "s": staffed},
-                  reverse("admin:routing_service_add" if not n_services else "admin:routing_service_changelist")),
+                  _link("routing_service", n_services)),
         SetupStep(4, str(_("Add the welcome and hold prompts")), with_prompt > 0,
                   str(_("%(n)d services with a prompt")) % {"n": with_prompt},
                   reverse("admin:routing_prompt_add"), optional=True),
@@ -54,5 +59,5 @@ def setup_steps(account: Account) -> list[SetupStep]:
                   reverse("admin:agents_operator_changelist")),
         SetupStep(6, str(_("Operators pause (with a reason) and log off")), reasons > 0,
                   str(_("%(n)d pause reasons")) % {"n": reasons},
-                  reverse("admin:agents_pausereason_add" if not reasons else "admin:agents_pausereason_changelist")),
+                  _link("agents_pausereason", reasons)),
     ]

@@ -51,9 +51,11 @@ class AccountScopedAdmin(AccountScopedMixin, admin.ModelAdmin):
         filters = list(super().get_list_filter(request))
         return filters if request.user.is_superuser else [f for f in filters if f != "account"]
 
+    def get_exclude(self, request: HttpRequest, obj: Any = None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if request.user.is_superuser else [*exclude, "account"]
+
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs):
-        if not request.user.is_superuser:
-            kwargs["exclude"] = [*(kwargs.get("exclude") or []), "account"]
         form_class = super().get_form(request, obj, **kwargs)
         account = self.scoped_account(request)
         if account is None:
