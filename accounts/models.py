@@ -45,6 +45,9 @@ class Account(models.Model):
     webhook_secret = models.CharField(_("webhook secret"), max_length=64, default=new_webhook_secret,
                                       help_text=_("Shared secret that signs telephony webhooks (HMAC-SHA256)."))
     is_active = models.BooleanField(_("active"), default=True)
+    is_simulation = models.BooleanField(
+        _("driven by the simulator"), default=False,
+        help_text=_("Its calls run on the simulator's own clock; the periodic sweeper leaves it alone."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

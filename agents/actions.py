@@ -17,6 +17,7 @@ from core.events import account_group, operator_group, send_event_on_commit
 
 from .choices import OperatorState, PauseSource, Via
 from .models import Operator, OperatorEvent, PauseReason
+from .signals import operator_available
 
 S = OperatorState
 
@@ -81,8 +82,12 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
         op.available_since = None
     if from_state == S.LOGGED_OUT:
         op.no_answer_streak = 0  # a fresh login forgives earlier missed calls
+    if to_state != S.WRAP_UP:
+        op.wrapup_until = None
+    if to_state != S.AVAILABLE:
+        op.backoff_until = None
     op.save(update_fields=["state", "state_changed_at", "pause_source", "pause_reason", "available_since",
-                           "no_answer_streak", "last_call_ended_at"])
+                           "no_answer_streak", "last_call_ended_at", "wrapup_until", "backoff_until"])
     OperatorEvent.objects.create(
         account_id=op.account_id, operator=op, at=at, from_state=from_state, to_state=to_state,
         pause_source=op.pause_source, reason=reason or (pause_reason.name if pause_reason else ""), via=via,
@@ -104,7 +109,14 @@ def login_operator(operator_id: int, *, via: str = Via.API) -> Operator:
         raise ActionError("operator_inactive", _("This operator is deactivated."))
     if op.state != S.LOGGED_OUT:
         raise IllegalTransition("already_logged_in", _("The operator is already logged in."))
-    return transition_locked(op, S.AVAILABLE, via=via)
+    op = transition_locked(op, S.AVAILABLE, via=via)
+    _announce_available(op)
+    return op
+
+
+def _announce_available(op: Operator) -> None:
+    operator_id = op.pk
+    transaction.on_commit(lambda: operator_available.send(sender=Operator, operator_id=operator_id))
 
 
 @transaction.atomic
@@ -129,7 +141,9 @@ def resume_operator(operator_id: int, *, via: str = Via.API) -> Operator:
     op = lock_operator(operator_id)
     if op.state != S.PAUSED:
         raise IllegalTransition("not_paused", _("Only a paused operator can resume."))
-    return transition_locked(op, S.AVAILABLE, via=via)
+    op = transition_locked(op, S.AVAILABLE, via=via)
+    _announce_available(op)
+    return op
 
 
 @transaction.atomic

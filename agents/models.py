@@ -56,6 +56,10 @@ class Operator(models.Model):
     available_since = models.DateTimeField(_("free since"), null=True, blank=True)
     last_call_ended_at = models.DateTimeField(_("last call ended"), null=True, blank=True)
     no_answer_streak = models.PositiveSmallIntegerField(_("unanswered offers in a row"), default=0)
+    wrapup_until = models.DateTimeField(_("wrap-up ends"), null=True, blank=True)
+    backoff_until = models.DateTimeField(
+        _("not offered calls until"), null=True, blank=True,
+        help_text=_("A short back-off after a busy, rejected or unanswered offer."))
 
     class Meta:
         ordering = ["account", "name"]

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "accounts",
     "agents",
     "routing",
+    "telephony",
+    "acd",
 ]
 
 MIDDLEWARE = [
@@ -170,3 +172,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+TELEPHONY_BACKEND = env.str("TELEPHONY_BACKEND", default="simulator")

@@ -52,3 +52,18 @@ class AudioFormat(models.TextChoices):
     WAV = "wav", "WAV"
     MP3 = "mp3", "MP3"
     OGG = "ogg", "OGG"
+
+
+class NumberPurpose(models.TextChoices):
+    CALLS = "calls", _("Callers reach a service")
+    OPERATOR_LOGIN = "operator_login", _("Operators log in, pause and log off by phone")
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")

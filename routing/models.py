@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from core.validators import validate_e164, validate_number_prefix
 
 from .audio import inspect_audio
-from .choices import CodeUnavailableAction, Criterion, MinutesPeriod, OverflowAction, PromptKind
+from .choices import CodeUnavailableAction, Criterion, MinutesPeriod, NumberPurpose, OverflowAction, PromptKind, Weekday
 
 SKILL_MIN, SKILL_MAX = 1, 10
 
@@ -116,8 +116,16 @@ class Service(models.Model):
                                     on_delete=models.SET_NULL, related_name="+")
     voicemail_prompt = models.ForeignKey(Prompt, verbose_name=_("voicemail greeting"), null=True, blank=True,
                                          on_delete=models.SET_NULL, related_name="+")
+    closed_prompt = models.ForeignKey(Prompt, verbose_name=_("closed message"), null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
+    closed_action = models.CharField(_("out of hours"), max_length=10, choices=OverflowAction.choices,
+                                     default=OverflowAction.BUSY,
+                                     help_text=_("After the closed message: hang up, take a voicemail or "
+                                                 "redirect."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # ACD memory for sequential rotation: the membership that got the last call.
+    rotation_cursor = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["account", "name"]
@@ -131,10 +139,11 @@ class Service(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.overflow_action == OverflowAction.REDIRECT and not self.overflow_number:
+        if OverflowAction.REDIRECT in (self.overflow_action, self.closed_action) and not self.overflow_number:
             raise ValidationError({"overflow_number": _("Give the number to redirect callers to.")})
         prompt_kinds = {"welcome_prompt": PromptKind.WELCOME, "hold_prompt": PromptKind.HOLD,
-                        "busy_prompt": PromptKind.BUSY, "voicemail_prompt": PromptKind.VOICEMAIL_GREETING}
+                        "busy_prompt": PromptKind.BUSY, "voicemail_prompt": PromptKind.VOICEMAIL_GREETING,
+                        "closed_prompt": PromptKind.CLOSED}
         errors = {}
         for field, kind in prompt_kinds.items():
             prompt = getattr(self, field)
@@ -188,6 +197,8 @@ class PhoneNumber(models.Model):
     label = models.CharField(_("label"), max_length=100, blank=True)
     service = models.ForeignKey(Service, verbose_name=_("service"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="numbers")
+    purpose = models.CharField(_("purpose"), max_length=16, choices=NumberPurpose.choices,
+                               default=NumberPurpose.CALLS)
     route_by_caller = models.BooleanField(
         _("route by caller number"), default=False,
         help_text=_("Look up the caller's number in the caller routes first (longest prefix wins)."))
@@ -233,3 +244,41 @@ class CallerRoute(models.Model):
     def clean(self) -> None:
         if self.service_id and self.service.account_id != self.account_id:
             raise ValidationError({"service": _("This service belongs to another account.")})
+
+
+class OpeningHours(models.Model):
+    """One open interval of a service on a weekday, in the account's time zone. No rows: always open."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        ordering = ["service", "weekday", "opens"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.opens is not None and self.closes is not None and self.closes <= self.opens:
+            raise ValidationError({"closes": _("Closing time must be after opening time.")})
+
+
+class Holiday(models.Model):
+    """A day the service is closed all day (in the account's time zone)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["service", "date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        constraints = [models.UniqueConstraint(fields=["service", "date"], name="holiday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"

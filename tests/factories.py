@@ -10,6 +10,7 @@ from accounts.actions import create_api_token, create_supervisor
 from accounts.models import Account
 from agents.choices import EndpointKind
 from agents.models import Operator, PauseReason
+from billing.defaults import ensure_default_plans
 from billing.models import Plan
 from routing.models import PhoneNumber, Service, ServiceMembership
 
@@ -19,6 +20,7 @@ PASSWORD = "s3cret-pass-word"
 
 def make_account(name: str | None = None, plan_code: str = "unlimited-plus", **kw) -> Account:
     n = next(_seq)
+    ensure_default_plans()
     return Account.objects.create(name=name or f"Account {n}", slug=f"acct-{n}",
                                   plan=Plan.objects.get(code=plan_code), **kw)
 

@@ -1,0 +1,37 @@
+"""What the operator learns before the caller is connected: screen card and whisper (seed 004)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from agents.choices import EndpointKind
+from agents.models import Operator
+from routing.models import Service
+
+from .models import Call
+
+PREVIOUS_CALLS_SHOWN = 3
+
+
+def previous_calls(call: Call) -> list[dict[str, Any]]:
+    if not call.caller:
+        return []
+    rows = (Call.objects.filter(account_id=call.account_id, caller=call.caller, arrived_at__lt=call.arrived_at)
+            .exclude(pk=call.pk).order_by("-arrived_at")
+            .values("arrived_at", "outcome", "operator__name", "service__name")[:PREVIOUS_CALLS_SHOWN])
+    return [{"at": r["arrived_at"].isoformat(), "outcome": r["outcome"], "operator": r["operator__name"],
+             "service": r["service__name"]} for r in rows]
+
+
+def screen_info(call: Call, service: Service, at: dt.datetime) -> dict[str, Any]:
+    waited_from = call.queued_at or call.arrived_at
+    return {"call_id": call.pk, "service": service.name, "caller": call.caller, "dialed": call.dialed,
+            "waited_seconds": round((at - waited_from).total_seconds(), 1), "previous_calls": previous_calls(call)}
+
+
+def whisper_text(call: Call, service: Service, operator: Operator) -> str:
+    """A short announcement for operators reached on a phone (a browser shows the card instead)."""
+    if operator.endpoint_kind != EndpointKind.PHONE:
+        return ""
+    return f"{service.name}, {call.caller or 'anonymous'}"

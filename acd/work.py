@@ -1,0 +1,34 @@
+"""One unit of ACD work: the moment it happens, the commands it produces, the queue-log rows it writes.
+
+Log rows are written in one bulk insert at the end of the transaction (fewer round trips on the hot path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from telephony.port import Command
+
+from .models import Call, CallEvent
+
+
+@dataclass
+class Work:
+    at: dt.datetime
+    commands: list[Command] = field(default_factory=list)
+    log_rows: list[CallEvent] = field(default_factory=list)
+    freed_operators: list[int] = field(default_factory=list)
+
+    def command(self, *commands: Command) -> None:
+        self.commands.extend(commands)
+
+    def log(self, call: Call, kind: str, *, operator_id: int | None = None, **data: Any) -> None:
+        self.log_rows.append(CallEvent(account_id=call.account_id, call=call, at=self.at, kind=kind,
+                                       service_id_at=call.service_id, operator_id_at=operator_id, data=data))
+
+    def flush(self) -> None:
+        if self.log_rows:
+            CallEvent.objects.bulk_create(self.log_rows)
+            self.log_rows = []

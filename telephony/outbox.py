@@ -1,0 +1,46 @@
+"""The transactional outbox for commands that no engine event is waiting for."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from core.clock import now
+
+from .backends import get_backend
+from .models import OutboundCommand
+from .port import COMMAND_TYPES, Command
+
+
+def record(account_id: int, commands: list[Command]) -> None:
+    """Store commands in the current transaction; the backend is told once it commits."""
+    if not commands:
+        return
+    at = now()
+    OutboundCommand.objects.bulk_create([
+        OutboundCommand(account_id=account_id, call_ref=c.call_ref, payload=c.as_dict(), created_at=at)
+        for c in commands])
+    transaction.on_commit(lambda: get_backend().notify_pending(account_id))
+
+
+def command_from_dict(payload: dict) -> Command:
+    data = dict(payload)
+    cls = COMMAND_TYPES[data.pop("type")]
+    return cls(**data)
+
+
+@transaction.atomic
+def take_pending(account_id: int, limit: int = 500) -> list[Command]:
+    """Claim the oldest undelivered commands (several pollers never get the same command)."""
+    rows = list(OutboundCommand.objects.filter(account_id=account_id, delivered_at__isnull=True)
+                .order_by("id").select_for_update(skip_locked=True)[:limit])
+    if not rows:
+        return []
+    OutboundCommand.objects.filter(pk__in=[r.pk for r in rows]).update(delivered_at=now())
+    return [command_from_dict(r.payload) for r in rows]
+
+
+def pending_since(account_id: int, moment: dt.datetime) -> int:
+    return OutboundCommand.objects.filter(account_id=account_id, delivered_at__isnull=True,
+                                          created_at__gte=moment).count()
