@@ -28,7 +28,7 @@ def make_account(name: str | None = None, plan_code: str = "unlimited-plus", **k
 def make_operator(account: Account, login: str | None = None, code: int | None = None, **kw) -> Operator:
     n = next(_seq)
     op = Operator(account=account, name=kw.pop("name", f"Operator {n}"), login=login or f"op{n}",
-                  code=code or n, endpoint_kind=EndpointKind.SIP,
+                  code=code or n, endpoint_kind=kw.pop("endpoint_kind", EndpointKind.SIP),
                   endpoint=kw.pop("endpoint", f"sip:op{n}@pbx.example.com"), **kw)
     op.set_password(PASSWORD)
     op.set_pin("1234")
