@@ -133,7 +133,7 @@ def test_ring_all_rings_everyone_first_answer_wins(account, switch):
 
 
 def test_last_operator_same_caller_gets_same_operator(account, switch):
-    ops, _, number = staff(account, switch, [5, 5, 5], criterion=Criterion.LAST_OPERATOR)
+    _ops, _, number = staff(account, switch, [5, 5, 5], criterion=Criterion.LAST_OPERATOR)
     ref, ring = rung(switch, number, caller="+393400000001")
     talk(switch, ref, ring, 20)
     first = who(ring)
@@ -145,7 +145,7 @@ def test_last_operator_same_caller_gets_same_operator(account, switch):
 
 
 def test_last_operator_waits_then_falls_back(account, switch):
-    ops, service, number = staff(account, switch, [5, 5], criterion=Criterion.LAST_OPERATOR)
+    _ops, service, number = staff(account, switch, [5, 5], criterion=Criterion.LAST_OPERATOR)
     service.sticky_wait_seconds = 15
     service.save()
     ref, ring = rung(switch, number, caller="+393400000001")

@@ -28,7 +28,7 @@ def staffed(account, switch, n=2):
 
 
 def test_redelivered_answer_changes_nothing_and_returns_the_same_commands(account, switch):
-    ops, _, number = staffed(account, switch, 1)
+    _ops, _, number = staffed(account, switch, 1)
     ref, commands = switch.incoming(number.number)
     ring = only_ring(commands)
     answered = port.LegAnswered(event_id="ans-1", call_ref=ref, leg_ref=ring.leg_ref)
@@ -39,7 +39,7 @@ def test_redelivered_answer_changes_nothing_and_returns_the_same_commands(accoun
 
 
 def test_same_call_announced_twice_under_different_ids(account, switch):
-    ops, _, number = staffed(account, switch, 2)
+    _ops, _, number = staffed(account, switch, 2)
     switch.send(port.IncomingCall(event_id="a", call_ref="dup", dialed=number.number, caller="+393331112222"))
     again = switch.send(port.IncomingCall(event_id="b", call_ref="dup", dialed=number.number,
                                           caller="+393331112222"))
@@ -149,7 +149,7 @@ def test_transfer_not_answered_stays_with_the_first_operator(account, switch):
 
 
 def test_transfer_to_a_service_and_to_a_number(account, switch):
-    ops, _, number = staffed(account, switch, 1)
+    _ops, _, number = staffed(account, switch, 1)
     other_op = factories.make_operator(account)
     other = factories.make_service(account, [(other_op, 5)])
     presence.login_operator(other_op.pk)

@@ -85,7 +85,7 @@ def test_busy_and_rejected_back_off_without_pause(account, switch, event, backof
     assert (op0.state, op0.no_answer_streak) == ("available", 0)
     assert (op0.backoff_until - switch.clock.now()).total_seconds() == backoff
     switch.answer(ref, nxt)
-    ref2, commands = switch.incoming(number.number)
+    _ref2, commands = switch.incoming(number.number)
     assert rings(commands) == []  # ops[0] still backing off, ops[1] busy
     assert only_ring(switch.advance(backoff)).endpoint == ops[0].endpoint
 
@@ -135,7 +135,7 @@ def test_screen_card_and_whisper(account, switch):
     switch.clock.advance(30)
     switch.hangup(ref)
     switch.advance(30)
-    ref2, commands = switch.incoming(number.number, "+393401111111")
+    _ref2, commands = switch.incoming(number.number, "+393401111111")
     ring = only_ring(commands)
     assert ring.whisper == "Support, +393401111111"
     assert ring.screen["service"] == "Support" and ring.screen["caller"] == "+393401111111"

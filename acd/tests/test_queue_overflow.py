@@ -41,7 +41,7 @@ def test_caller_waits_on_hold_and_is_served_in_order(account, switch):
 
 @pytest.mark.parametrize("action", [OverflowAction.BUSY, OverflowAction.VOICEMAIL, OverflowAction.REDIRECT])
 def test_max_wait_runs_the_overflow_action(account, switch, action):
-    op, service, number = one_op_service(account, max_wait_seconds=60, overflow_action=action,
+    op, _service, number = one_op_service(account, max_wait_seconds=60, overflow_action=action,
                                          overflow_number="+390299999999")
     presence.login_operator(op.pk)
     presence.pause_operator(op.pk)
@@ -66,7 +66,7 @@ def test_max_wait_runs_the_overflow_action(account, switch, action):
 def test_voicemail_is_stored_and_mailed_to_the_duty_address(account, switch):
     account.duty_email = "duty@example.com"
     account.save()
-    op, _, number = one_op_service(account, overflow_action=OverflowAction.VOICEMAIL)
+    _op, _, number = one_op_service(account, overflow_action=OverflowAction.VOICEMAIL)
     ref, commands = switch.incoming(number.number, "+393401234567")  # nobody logged in: at once
     assert "record_voicemail" in kinds(commands)
     out = switch.event(port.VoicemailRecorded, ref, seconds=12.5, recording_url="https://pbx/rec/1.wav")
@@ -89,7 +89,7 @@ def test_nobody_logged_in_overflows_at_once(account, switch):
 
 def test_nobody_logged_in_waits_when_configured(account, switch):
     op, _, number = one_op_service(account, overflow_when_nobody_logged_in=False)
-    ref, commands = switch.incoming(number.number)
+    _ref, commands = switch.incoming(number.number)
     assert kinds(commands) == ["answer", "start_hold"]
     presence.login_operator(op.pk)
     assert only_ring(switch.pending()).endpoint == op.endpoint
@@ -134,7 +134,7 @@ def factories_prompt(account, kind):
 def test_outside_opening_hours_plays_closed_and_hangs_up(account, switch):
     op, service, number = one_op_service(account)
     presence.login_operator(op.pk)
-    # Monday 2026-03-02 10:00 in Rome: open 8–9 only.
+    # Monday 2026-03-02 10:00 in Rome: open 8-9 only.
     OpeningHours.objects.create(service=service, weekday=0, opens=dt.time(8), closes=dt.time(9))
     ref, commands = switch.incoming(number.number)
     assert kinds(commands) == ["answer", "play", "hangup"]
