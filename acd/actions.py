@@ -14,7 +14,6 @@ import logging
 from django.db import connection, transaction
 from django.db.models import Min, Q
 
-from accounts.models import Account
 from agents.choices import OperatorState
 from agents.models import Operator
 from core.clock import now
@@ -55,7 +54,7 @@ def handle_event(event: port.Event, *, account_id: int, source: str = "") -> lis
     if not _claim_event(source, event.event_id, work.at):
         return _commands_of(source, event.event_id)
     if isinstance(event, port.IncomingCall):
-        on_incoming(event, Account.objects.get(pk=account_id), work)
+        on_incoming(event, account_id, work)
     else:
         call = lock_call(account_id, event.call_ref)
         handler = CALL_HANDLERS.get(type(event))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from accounts.models import Account
+from django.db.models import Exists, OuterRef
+
 from agents.actions import transition_locked
 from agents.choices import OperatorState, Via
 from agents.models import Operator
 from core.validators import normalize_e164
 from routing.choices import Criterion, NumberPurpose, OverflowAction
 from routing.hours import is_open
-from routing.models import CallerRoute, PhoneNumber, Service, ServiceMembership
+from routing.models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Service, ServiceMembership
 from telephony import port
 
 from . import calls
@@ -61,14 +62,21 @@ def resolve_service(number: PhoneNumber, caller: str) -> Service | None:
     return number.service
 
 
-def on_incoming(event: port.IncomingCall, account: Account, work: Work) -> None:
-    if Call.objects.filter(account=account, engine_ref=event.call_ref).exists():
-        return  # the same call announced twice under two event ids
+def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
     dialed, caller = _clean_number(event.dialed), _clean_number(event.caller)
+    # One round trip: the number, its service, whether this call is already known, whether hours apply.
     number = (PhoneNumber.objects.select_related("service", "service__account", "service__welcome_prompt",
-                                                 "service__hold_prompt")
-              .filter(number=dialed, account=account, is_active=True).first())
-    call = Call(account=account, number=number, engine_ref=event.call_ref, caller=caller, dialed=dialed,
+                                                 "service__hold_prompt", "account")
+              .annotate(call_known=Exists(Call.objects.filter(account_id=account_id, engine_ref=event.call_ref)),
+                        has_hours=Exists(OpeningHours.objects.filter(service_id=OuterRef("service_id"))),
+                        has_holidays=Exists(Holiday.objects.filter(service_id=OuterRef("service_id"))))
+              .filter(number=dialed, account_id=account_id, is_active=True).first())
+    if number is None:
+        if Call.objects.filter(account_id=account_id, engine_ref=event.call_ref).exists():
+            return
+    elif number.call_known:
+        return  # the same call announced twice under two event ids
+    call = Call(account_id=account_id, number=number, engine_ref=event.call_ref, caller=caller, dialed=dialed,
                 arrived_at=work.at)
     if number is not None and number.purpose == NumberPurpose.OPERATOR_LOGIN:
         from .phone_login import start_phone_login
@@ -85,7 +93,8 @@ def on_incoming(event: port.IncomingCall, account: Account, work: Work) -> None:
     call.save()
     work.log(call, CallEventKind.ARRIVED, caller=caller, dialed=dialed)
     work.command(port.Answer(call_ref=call.engine_ref))
-    if not is_open(service, work.at):
+    if (number.has_hours or number.has_holidays or service.pk != number.service_id) and \
+            not is_open(service, work.at):
         closed(call, service, work)
         return
     if service.welcome_prompt_id:
@@ -150,11 +159,11 @@ def enter_queue(call: Call, work: Work) -> None:
         call.queue_deadline = work.at + dt.timedelta(seconds=service.max_wait_seconds)
     if call.criterion == Criterion.LAST_OPERATOR:
         _sticky_target(call, service, work)
-    call.save()
     work.log(call, CallEventKind.ENTERED_QUEUE, target=call.target_operator_id)
     work.command(port.StartHold(call_ref=call.engine_ref, prompt=prompt_ref(service.hold_prompt, "builtin:hold")))
     if offer_call(call, work):
-        return
+        return  # ring() saved the call
+    call.save()
     if service.overflow_when_nobody_logged_in and not ServiceMembership.objects.filter(
             service=service, operator__is_active=True).exclude(operator__state=OperatorState.LOGGED_OUT).exists():
         overflow(call, work, reason="no_operator")

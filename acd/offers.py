@@ -53,7 +53,7 @@ def ring(call: Call, service: Service, members: list[ServiceMembership], work: W
     Offer.objects.bulk_create(offers)
     if not is_transfer:
         calls.move(call, CallState.RINGING)
-        call.save(update_fields=["state"])
+        call.save()
     if (call.criterion or service.criterion) == Criterion.SEQUENTIAL and members:
         Service.objects.filter(pk=service.pk).update(rotation_cursor=members[-1].pk)
     return offers

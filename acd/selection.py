@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 
 from agents.choices import OperatorState
 from routing.choices import CodeUnavailableAction, Criterion
-from routing.models import Service, ServiceMembership
+from routing.models import SKILL_MAX, SKILL_MIN, Service, ServiceMembership
 
 from .clockutil import period_start, start_of_day
 from .models import Call
@@ -36,8 +36,10 @@ from .models import Call
 
 def free_members(service: Service, at: dt.datetime) -> QuerySet[ServiceMembership]:
     """The service's operators who can take a call right now."""
-    return (ServiceMembership.objects.filter(service=service, operator__state=OperatorState.AVAILABLE,
-                                             operator__is_active=True)
+    # The account filter lets PostgreSQL walk operator_free_idx (account, state, available_since) in
+    # order and stop at the first member it can lock, instead of sorting every member.
+    return (ServiceMembership.objects.filter(service=service, operator__account_id=service.account_id,
+                                             operator__state=OperatorState.AVAILABLE, operator__is_active=True)
             .filter(Q(operator__backoff_until__isnull=True) | Q(operator__backoff_until__lte=at)))
 
 
@@ -71,9 +73,9 @@ def ordered_candidates(service: Service, call: Call, at: dt.datetime, *,
     tie = "operator__available_since"
     if only_target:
         return qs.filter(operator_id=call.target_operator_id), False
-    if criterion == Criterion.SKILL:
+    if criterion == Criterion.SKILL:  # lock_candidates walks the levels one at a time (index-friendly)
         threshold = skill_threshold(service, call, at)
-        return qs.filter(skill_level__gte=threshold).order_by("-skill_level", tie, "id"), False
+        return qs.filter(skill_level__gte=threshold).order_by("-skill_level", tie, "operator_id"), False
     if criterion == Criterion.SEQUENTIAL:
         cursor = Service.objects.filter(pk=service.pk).values_list("rotation_cursor", flat=True).first() or 0
         return qs.annotate(lap=Case(When(id__gt=cursor, then=Value(0)), default=Value(1),
@@ -94,7 +96,7 @@ def ordered_candidates(service: Service, call: Call, at: dt.datetime, *,
             "n_calls", tie, "id"), False
     if criterion == Criterion.RING_ALL:
         return qs.order_by(tie, "id"), True
-    return qs.order_by(tie, "id"), False  # LONGEST_IDLE and the fallbacks
+    return qs.order_by(tie, "operator_id"), False  # LONGEST_IDLE and the fallbacks
 
 
 def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
@@ -102,8 +104,19 @@ def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
     """Lock and return the operator(s) to ring: one, or every free one for ring-all."""
     qs, ring_all = ordered_candidates(service, call, at, only_target=only_target)
     qs = qs.select_related("operator").select_for_update(skip_locked=True, of=("operator",))
-    rows = list(qs) if ring_all else list(qs[:1])
-    return rows, ring_all
+    if ring_all:
+        return list(qs), True
+    criterion = call.criterion or service.criterion
+    if criterion == Criterion.SKILL and not only_target:
+        # Best level first, one level at a time: each query walks the free-operator index in
+        # "free the longest" order and stops at the first member it can lock, whatever the team size.
+        threshold = skill_threshold(service, call, at)
+        for level in range(SKILL_MAX, max(threshold, SKILL_MIN) - 1, -1):
+            rows = list(qs.filter(skill_level=level).order_by("operator__available_since", "operator_id")[:1])
+            if rows:
+                return rows, False
+        return [], False
+    return list(qs[:1]), False
 
 
 def code_unavailable_action(service: Service) -> str:

@@ -79,6 +79,11 @@ ASGI_APPLICATION = "callcenter.asgi.application"
 # --- Data stores -------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Server-side binding lets psycopg prepare the ACD's hot statements after a few runs: the planner's
+    # work on the routing queries is then done once per connection, not once per call.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=False))
 EMBEDDED = not env.str("DATABASE_URL", default="") and not env.str("REDIS_URL", default="")
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,17 +1,25 @@
 """Real-time events: built inside an action, sent only after its transaction commits.
 
-Like Zulip's `send_event_on_commit`: a rolled-back action never tells a browser
-something that did not happen. The payload is JSON round-tripped before it is
-queued so that a non-serialisable event fails in the action, not in a consumer.
+Like Zulip's `send_event_on_commit`: a rolled-back action never tells a browser something that did not
+happen. The payload is JSON round-tripped when it is queued, so a non-serialisable event fails in the
+action, not in a consumer.
+
+Delivery to the channel layer runs on one background thread with its own event loop (one Redis
+connection pool, reused): a state change never waits for Redis, and a slow or absent Redis never slows
+or fails an action. The database stays the source of truth; a lost push is repaired by the clients'
+snapshot-on-gap protocol.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
 import logging
+import queue
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -26,18 +34,64 @@ def operator_group(operator_id: int) -> str:
     return f"operator.{operator_id}"
 
 
-def _send(groups: list[str], payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "centralino.event", "event": payload}
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a push is derived state: the database stays right
-            log.exception("could not push %s to %s", payload.get("type"), group)
+class Publisher:
+    """A daemon thread that sends queued events to the channel layer in order."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[list[str], dict[str, Any]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def publish(self, groups: list[str], payload: dict[str, Any]) -> None:
+        self._ensure_thread()
+        self._queue.put((groups, payload))
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until everything queued so far was handed to the channel layer (tests, shutdown)."""
+        if self._thread is None:
+            return
+        done = threading.Event()
+        self._queue.put(([], {"__flush__": done}))
+        done.wait(timeout)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="centralino-events", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        # A plain thread with one long-lived loop (the channel layer pools its Redis connections per loop).
+        # No executor threads: they would keep the interpreter from exiting.
+        loop = asyncio.new_event_loop()
+        layer = get_channel_layer()
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            groups, payload = item
+            marker = payload.get("__flush__")
+            if marker is not None:
+                marker.set()
+            elif layer is not None:
+                loop.run_until_complete(self._send(layer, groups, payload))
+
+    @staticmethod
+    async def _send(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
+        message = {"type": "centralino.event", "event": payload}
+        for group in groups:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # a push is derived state: the database stays right
+                log.exception("could not push %s to %s", payload.get("type"), group)
+
+
+publisher = Publisher()
+atexit.register(publisher.flush)
 
 
 def send_event_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
     payload = json.loads(json.dumps(payload))
-    transaction.on_commit(lambda: _send(groups, payload))
+    transaction.on_commit(lambda: publisher.publish(groups, payload))
