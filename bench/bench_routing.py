@@ -140,7 +140,8 @@ def main() -> None:
     write_result("routing", figures, targets, met,
                  f"{tp['setups_per_s']}/s vs bare {tp['bare_update_commit_per_s']}/s (ratio {tp['ratio']}, "
                  f"target >= 0.5); decision {small:.2f} ms @100 vs {large:.2f} ms @10k (x{large / small:.2f}, "
-                 f"target <= 1.5; skill x{skill_large / skill_small:.2f}); parallel {par['calls']} calls/{par['processes']} procs: lost "
+                 f"target <= 1.5; skill x{skill_large / skill_small:.2f}); "
+                 f"parallel {par['calls']} calls/{par['processes']} procs: lost "
                  f"{par['calls_lost']}, double offers {par['double_offers_per_call'] + par['operator_double_offers']}")
 
 
