@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 
 from agents.choices import OperatorState
 from agents.models import Operator
@@ -165,22 +165,25 @@ def sweep(account_ids: list[int] | None = None) -> int:
     return done
 
 
+NEXT_DEADLINE_SQL = """
+SELECT LEAST(
+  (SELECT min(expires_at) FROM acd_offer WHERE account_id = %(a)s AND state = 'ringing'),
+  (SELECT min(queue_deadline) FROM acd_call WHERE account_id = %(a)s AND state IN ('queued', 'ringing')),
+  (SELECT min(target_until) FROM acd_call WHERE account_id = %(a)s AND state = 'queued'),
+  (SELECT min(wrapup_until) FROM agents_operator WHERE account_id = %(a)s AND state = 'wrap_up'),
+  (SELECT min(backoff_until) FROM agents_operator WHERE account_id = %(a)s AND state = 'available'),
+  (SELECT %(now)s + min(s.escalation_seconds) * interval '1 second'
+     FROM acd_call c JOIN routing_service s ON s.id = c.service_id
+    WHERE c.account_id = %(a)s AND c.state = 'queued' AND s.escalation_seconds IS NOT NULL)
+)
+"""
+
+
 def next_deadline(account_id: int) -> dt.datetime | None:
-    """The earliest moment at which `sweep()` has something to do for this account (for the simulator)."""
-    candidates = [
-        Offer.objects.filter(account_id=account_id, state=OfferState.RINGING).aggregate(m=Min("expires_at"))["m"],
-        Call.objects.filter(account_id=account_id, state__in=[CallState.QUEUED, CallState.RINGING]).aggregate(
-            m=Min("queue_deadline"))["m"],
-        Call.objects.filter(account_id=account_id, state=CallState.QUEUED).aggregate(m=Min("target_until"))["m"],
-        Operator.objects.filter(account_id=account_id, state=OperatorState.WRAP_UP).aggregate(
-            m=Min("wrapup_until"))["m"],
-        Operator.objects.filter(account_id=account_id, state=OperatorState.AVAILABLE).aggregate(
-            m=Min("backoff_until"))["m"],
-    ]
-    escalating = Call.objects.filter(account_id=account_id, state=CallState.QUEUED,
-                                     service__escalation_seconds__isnull=False).aggregate(
-        m=Min("service__escalation_seconds"))["m"]
-    if escalating:
-        candidates.append(now() + dt.timedelta(seconds=escalating))
-    due = [c for c in candidates if c is not None]
-    return min(due) if due else None
+    """The earliest moment at which `sweep()` has something to do for this account (for the simulator).
+
+    One round trip: the simulator asks after every event.
+    """
+    with connection.cursor() as cur:
+        cur.execute(NEXT_DEADLINE_SQL, {"a": account_id, "now": now()})
+        return cur.fetchone()[0]

@@ -1,0 +1,1 @@
+"""The built-in call simulator: a discrete-event engine that drives the production ACD through the port."""

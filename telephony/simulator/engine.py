@@ -1,0 +1,364 @@
+"""The discrete-event engine: plays the callers, the carrier and the operators' phones.
+
+It feeds events to the production ACD through the port (`acd.actions.handle_event`) and carries out the
+commands it gets back, exactly as a PBX would. Time is the simulator's own clock (`use_clock`): at
+`speed="max"` a manual clock jumps from event to event; at `speed="realtime"` the system clock runs and
+the engine sleeps until each event is due. For a given seed the run is deterministic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import random
+import time
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+from acd import actions
+from agents import actions as presence
+from agents.models import Operator
+from core.clock import ManualClock, SystemClock, use_clock
+from core.errors import ActionError
+from telephony import outbox, port
+from telephony.backends import simulator as sim_backend
+
+from .scenario import Distribution, OperatorGroup, Scenario
+
+RING_SECONDS = 5.0  # one ring, as a carrier plays it
+DIGITS_AFTER = 4.0  # a caller types the code this long after being asked
+DRAIN_AFTER_END = dt.timedelta(hours=4)  # calls still in progress when arrivals stop may finish
+FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone's "paused" light
+
+
+class SimulationError(RuntimeError):
+    pass
+
+
+@dataclass
+class SimCall:
+    ref: str
+    caller: str
+    number: str
+    handle_seconds: float
+    connected: bool = False
+    ended: bool = False
+    cancelled_legs: set[str] = field(default_factory=set)
+
+
+@dataclass(order=True)
+class Item:
+    at: dt.datetime
+    seq: int
+    kind: str = field(compare=False)
+    data: dict[str, Any] = field(compare=False, default_factory=dict)
+
+
+class Engine:
+    def __init__(self, scenario: Scenario, account_id: int, *, seed: int, speed: str = "max",
+                 hours: float | None = None, progress: Callable[[float], None] | None = None) -> None:
+        if speed not in ("max", "realtime"):
+            raise SimulationError(f"speed must be 'max' or 'realtime', not {speed!r}")
+        self.scenario = scenario
+        self.account_id = account_id
+        self.rng = random.Random(seed)
+        self.speed = speed
+        self.hours = hours if hours is not None else scenario.hours
+        self.progress = progress
+        self.heap: list[Item] = []
+        self.seq = itertools.count()
+        self.ids = itertools.count(1)
+        self.calls: dict[str, SimCall] = {}
+        self.callers: list[str] = []
+        self.profiles: dict[str, OperatorGroup] = {}
+        self.codes: list[int] = []
+        self.next_sweep: dt.datetime | None = None
+        self.outbox_pending = True
+        self.events = 0
+        if speed == "max":
+            self.clock: ManualClock | SystemClock = ManualClock(scenario.start.astimezone(dt.UTC))
+            self.start = self.clock.now()
+        else:
+            self.clock = SystemClock()
+            self.start = self.clock.now()
+        self.end = self.start + dt.timedelta(hours=self.hours)
+
+    # --- scheduling ------------------------------------------------------------------------------------
+    def at(self, moment: dt.datetime, kind: str, **data: Any) -> None:
+        heapq.heappush(self.heap, Item(moment, next(self.seq), kind, data))
+
+    def after(self, seconds: float, kind: str, **data: Any) -> None:
+        self.at(self.now + dt.timedelta(seconds=max(0.0, seconds)), kind, **data)
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def draw(self, dist: Distribution) -> float:
+        value = dist.mean if dist.fixed else self.rng.expovariate(1 / dist.mean) if dist.mean > 0 else 0.0
+        return min(max(value, dist.minimum), dist.maximum)
+
+    # --- the run ---------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        with use_clock(self.clock):
+            if self.speed == "max" and connection.vendor == "postgresql":
+                with connection.cursor() as cur:  # a simulation needs no durability: same code, faster
+                    cur.execute("SET synchronous_commit TO off")
+            self._prepare()
+            sim_backend.register(self.account_id, self._outbox_has_commands)
+            try:
+                self._loop()
+            finally:
+                sim_backend.unregister(self.account_id)
+                self._log_everyone_off()
+        return {"events": self.events, "wall_seconds": round(time.perf_counter() - started, 2),
+                "simulated_hours": self.hours, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    def _prepare(self) -> None:
+        ops = list(Operator.objects.filter(account_id=self.account_id).order_by("id"))
+        by_prefix = {g.prefix: g for g in self.scenario.operators}
+        for op in ops:
+            group = next(g for p, g in by_prefix.items() if op.login.startswith(p) and op.login[len(p):].isdigit())
+            self.profiles[op.endpoint] = group
+            self.codes.append(op.code)
+            presence.login_operator(op.pk)
+            if group.breaks_every_minutes:
+                self.after(self.rng.uniform(0, group.breaks_every_minutes * 60), "break", operator=op.pk,
+                           group=group.prefix)
+        for arrival in self.scenario.arrivals:
+            self._schedule_arrival(arrival.number, arrival.per_hour)
+        self.after(FLOOR_CHECK_SECONDS, "floor_check")
+        self._drain()
+
+    def _loop(self) -> None:
+        hard_stop = self.end + DRAIN_AFTER_END
+        last_tick = time.monotonic()
+        while self.heap:
+            item = heapq.heappop(self.heap)
+            if item.at > hard_stop:
+                break
+            if self.speed == "max":
+                self.clock.set(max(item.at, self.now))
+            else:
+                self._sleep_until(item.at)
+            self.events += 1
+            getattr(self, f"_on_{item.kind}")(**item.data)
+            self._drain()
+            self._plan_sweep()
+            if self.progress is not None and time.monotonic() - last_tick > 0.2:
+                last_tick = time.monotonic()
+                self.progress(min(1.0, (self.now - self.start) / (self.end - self.start)))
+        if self.progress is not None:
+            self.progress(1.0)
+
+    def _sleep_until(self, moment: dt.datetime) -> None:
+        while (delay := (moment - self.clock.now()).total_seconds()) > 0:
+            time.sleep(min(delay, 1.0))
+            actions.sweep([self.account_id])  # real time: our own timers, and commands from the web
+            self.outbox_pending = True  # another process (the web console) may have queued commands
+            self._drain()
+
+    # --- ACD side ----------------------------------------------------------------------------------------
+    def send(self, event: port.Event) -> None:
+        commands = actions.handle_event(event, account_id=self.account_id, source=f"sim:{self.account_id}")
+        for command in commands:
+            self._execute(command)
+
+    def _outbox_has_commands(self, account_id: int) -> None:
+        self.outbox_pending = True
+
+    def _drain(self) -> None:
+        """Carry out commands produced outside an event (timers, presence): only when the backend said so."""
+        while self.outbox_pending:
+            self.outbox_pending = False
+            for command in outbox.take_pending(self.account_id):
+                self._execute(command)
+
+    def _plan_sweep(self) -> None:
+        due = actions.next_deadline(self.account_id)
+        if due is not None and (self.next_sweep is None or due < self.next_sweep or self.next_sweep < self.now):
+            self.next_sweep = max(due, self.now)
+            self.at(self.next_sweep, "sweep", due=self.next_sweep)
+
+    def _on_sweep(self, due: dt.datetime) -> None:
+        if due != self.next_sweep:
+            return  # superseded by an earlier sweep
+        self.next_sweep = None
+        actions.sweep([self.account_id])
+
+    def event_id(self) -> str:
+        return f"s{next(self.ids)}"
+
+    # --- callers ---------------------------------------------------------------------------------------
+    def _schedule_arrival(self, number: str, per_hour: tuple[float, ...]) -> None:
+        """Next Poisson arrival: thinning over the hour-of-day rate profile, in the account's time zone."""
+        tz = zoneinfo.ZoneInfo(self.scenario.account.get("timezone", "Europe/Rome"))
+        peak = max(per_hour)
+        if peak <= 0:
+            return
+        moment = self.now
+        while moment < self.end:
+            moment += dt.timedelta(seconds=self.rng.expovariate(peak / 3600))
+            if self.rng.random() * peak <= per_hour[moment.astimezone(tz).hour]:
+                if moment < self.end:
+                    self.at(moment, "arrival", number=number, per_hour=per_hour)
+                return
+
+    def _caller(self) -> str:
+        c = self.scenario.callers
+        if self.callers and self.rng.random() < c.repeat_probability:
+            return self.rng.choice(self.callers)
+        caller = f"+39347{self.rng.randrange(min(c.population, 10_000_000)):07d}"
+        self.callers.append(caller)
+        return caller
+
+    def _on_arrival(self, number: str, per_hour: tuple[float, ...]) -> None:
+        self._schedule_arrival(number, per_hour)
+        c = self.scenario.callers
+        ref = f"sim-{next(self.ids)}"
+        call = SimCall(ref=ref, caller=self._caller(), number=number, handle_seconds=self.draw(c.handle))
+        self.calls[ref] = call
+        self.after(self.draw(c.patience), "patience", ref=ref)
+        self.send(port.IncomingCall(event_id=self.event_id(), call_ref=ref, dialed=number, caller=call.caller))
+
+    def _on_patience(self, ref: str) -> None:
+        call = self.calls[ref]
+        if not call.connected and not call.ended:
+            call.ended = True
+            self.send(port.Hangup(event_id=self.event_id(), call_ref=ref, cause="caller_abandoned"))
+
+    def _on_caller_hangup(self, ref: str) -> None:
+        call = self.calls[ref]
+        if not call.ended:
+            call.ended = True
+            self.send(port.Hangup(event_id=self.event_id(), call_ref=ref))
+
+    def _on_deliver(self, event: port.Event) -> None:
+        call = self.calls.get(event.call_ref)
+        if call is None or call.ended:
+            return
+        if isinstance(event, port.LegEvent) and event.leg_ref in call.cancelled_legs:
+            return
+        self.send(event)
+
+    # --- operators -------------------------------------------------------------------------------------
+    def _on_break(self, operator: int, group: str) -> None:
+        profile = next(g for g in self.scenario.operators if g.prefix == group)
+        try:
+            presence.pause_operator(operator)
+        except ActionError:  # on a call: try again a little later
+            self.after(60, "break", operator=operator, group=group)
+            return
+        self.after(profile.break_minutes * 60, "break_over", operator=operator, group=group)
+
+    def _on_floor_check(self) -> None:
+        """Operators auto-paused for not answering notice it after a while and resume."""
+        paused = Operator.objects.filter(account_id=self.account_id, state="paused", pause_source="no_answer")
+        for op_id, endpoint, since in paused.values_list("id", "endpoint", "state_changed_at"):
+            profile = self.profiles.get(endpoint)
+            if profile and (self.now - since).total_seconds() >= profile.back_after_auto_pause_minutes * 60:
+                try:
+                    presence.resume_operator(op_id)
+                except ActionError:
+                    pass
+        if self.now < self.end:
+            self.after(FLOOR_CHECK_SECONDS, "floor_check")
+
+    def _on_break_over(self, operator: int, group: str) -> None:
+        profile = next(g for g in self.scenario.operators if g.prefix == group)
+        try:
+            presence.resume_operator(operator)
+        except ActionError:
+            pass  # paused for another reason (no answer): stays paused
+        if profile.breaks_every_minutes and self.now < self.end:
+            self.after(profile.breaks_every_minutes * 60, "break", operator=operator, group=group)
+
+    # --- commands (what the engine does when the ACD tells it) --------------------------------------------
+    def _execute(self, command: port.Command) -> None:
+        call = self.calls.get(command.call_ref)
+        if call is None:
+            return
+        handler = getattr(self, f"_do_{command.type}", None)
+        if handler is None:
+            raise SimulationError(f"the simulator cannot carry out {command.type!r} commands yet")
+        handler(call, command)
+
+    def _deliver_later(self, seconds: float, event: port.Event) -> None:
+        self.after(seconds, "deliver", event=event)
+
+    def _do_answer(self, call: SimCall, command: port.Answer) -> None:
+        pass
+
+    def _do_start_hold(self, call: SimCall, command: port.StartHold) -> None:
+        pass
+
+    def _do_stop_hold(self, call: SimCall, command: port.StopHold) -> None:
+        pass
+
+    def _do_play(self, call: SimCall, command: port.Play) -> None:
+        if command.notify:
+            self._deliver_later(command.seconds, port.PromptFinished(event_id=self.event_id(), call_ref=call.ref,
+                                                                     prompt=command.prompt))
+
+    def _do_collect_digits(self, call: SimCall, command: port.CollectDigits) -> None:
+        dial = self.codes and self.rng.random() < self.scenario.callers.dial_code_probability
+        digits = f"{self.rng.choice(self.codes)}#" if dial else ""
+        self._deliver_later(DIGITS_AFTER, port.Digits(event_id=self.event_id(), call_ref=call.ref, digits=digits))
+
+    def _do_ring(self, call: SimCall, command: port.Ring) -> None:
+        profile = self.profiles.get(command.endpoint)
+        ev = {"event_id": self.event_id(), "call_ref": call.ref, "leg_ref": command.leg_ref}
+        timeout = float(command.timeout_seconds)
+        if profile is None:
+            self._deliver_later(timeout, port.LegNoAnswer(**ev))
+            return
+        r = self.rng.random()
+        if r < profile.busy_probability:
+            self._deliver_later(1.0, port.LegBusy(**ev))
+        elif r < profile.busy_probability + profile.reject_probability:
+            self._deliver_later(2.0 + self.rng.random() * 3, port.LegRejected(**ev))
+        elif self.rng.random() < profile.answer_probability:
+            delay = self.rng.uniform(*profile.answer_delay_rings) * RING_SECONDS
+            if delay < timeout:
+                self._deliver_later(delay, port.LegAnswered(**ev))
+            else:
+                self._deliver_later(timeout, port.LegNoAnswer(**ev))
+        else:
+            self._deliver_later(timeout, port.LegNoAnswer(**ev))
+
+    def _do_cancel_leg(self, call: SimCall, command: port.CancelLeg) -> None:
+        call.cancelled_legs.add(command.leg_ref)
+
+    def _do_bridge(self, call: SimCall, command: port.Bridge) -> None:
+        if not call.connected:
+            call.connected = True
+            self.after(call.handle_seconds, "caller_hangup", ref=call.ref)
+
+    def _do_transfer(self, call: SimCall, command: port.Transfer) -> None:
+        call.connected = True  # talking to the external number now; the caller hangs up later
+        self.after(call.handle_seconds, "caller_hangup", ref=call.ref)
+
+    def _do_record_voicemail(self, call: SimCall, command: port.RecordVoicemail) -> None:
+        call.connected = True
+        seconds = self.draw(self.scenario.callers.voicemail)
+        self._deliver_later(seconds, port.VoicemailRecorded(event_id=self.event_id(), call_ref=call.ref,
+                                                            seconds=round(seconds, 1),
+                                                            recording_url=f"sim://voicemail/{call.ref}.wav"))
+
+    def _do_hangup(self, call: SimCall, command: port.HangupCall) -> None:
+        call.ended = True
+
+    def _log_everyone_off(self) -> None:
+        for op_id in Operator.objects.filter(account_id=self.account_id).exclude(
+                state__in=["logged_out", "on_call", "ringing"]).values_list("id", flat=True):
+            try:
+                presence.logoff_operator(op_id)
+            except ActionError:
+                pass
+
