@@ -44,6 +44,10 @@ class Account(models.Model):
                                    help_text=_("Voicemails left when nobody can answer are sent here."))
     webhook_secret = models.CharField(_("webhook secret"), max_length=64, default=new_webhook_secret,
                                       help_text=_("Shared secret that signs telephony webhooks (HMAC-SHA256)."))
+    engine_url = models.URLField(
+        _("telephony engine URL"), blank=True,
+        help_text=_("Webhook backend: commands that no event is waiting for are POSTed here, signed like "
+                    "the events. Leave empty if the engine polls for them."))
     is_active = models.BooleanField(_("active"), default=True)
     is_simulation = models.BooleanField(
         _("driven by the simulator"), default=False,

@@ -262,6 +262,7 @@ def on_voicemail(event: port.VoicemailRecorded, call: Call, work: Work) -> None:
         return
     voicemail_recorded(call, work, event.seconds, event.recording_url)
     work.command(port.HangupCall(call_ref=call.engine_ref))
+    end_call(call, work, outcome=Outcome.VOICEMAIL)
 
 
 def on_hangup(event: port.Hangup, call: Call, work: Work) -> None:

@@ -1,9 +1,12 @@
 """API v1: one router, each app registering its viewsets."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from acd.api.views import CallViewSet, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
+from telephony.api.views import TelephonyCommandsView, TelephonyEventView
 
 router = DefaultRouter()
 router.register("numbers", PhoneNumberViewSet, basename="number")
@@ -12,5 +15,11 @@ router.register("pause-reasons", PauseReasonViewSet, basename="pause-reason")
 router.register("services", ServiceViewSet, basename="service")
 router.register("prompts", PromptViewSet, basename="prompt")
 router.register("caller-routes", CallerRouteViewSet, basename="caller-route")
+router.register("calls", CallViewSet, basename="call")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),
+    path("telephony/commands/", TelephonyCommandsView.as_view(), name="telephony-commands"),
+    path("stats/", StatsView.as_view(), name="stats"),
+    *router.urls,
+]

@@ -163,7 +163,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion"},
+    "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion",
+                            "OverflowActionEnum": "routing.choices.OverflowAction"},
 }
 
 # --- Product defaults ---------------------------------------------------------
@@ -178,3 +179,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 TELEPHONY_BACKEND = env.str("TELEPHONY_BACKEND", default="simulator")
+
+# Timers are database timestamps swept every second (never Celery ETAs: Redis redelivery runs those twice).
+CELERY_BEAT_SCHEDULE = {
+    "acd-sweep-timers": {"task": "acd.tasks.sweep_timers_task", "schedule": 1.0},
+}

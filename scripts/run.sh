@@ -25,6 +25,14 @@ if [ -n "${REDIS_URL:-}" ]; then
   pids+=($!)
   .venv/bin/celery -A callcenter beat -l warning &
   pids+=($!)
+else
+  $PY manage.py run_timers &  # embedded mode: the ACD's timers without Celery beat
+  pids+=($!)
+fi
+# A small scenario keeps the demo floor moving, in real time, on the demo account's numbers.
+if [ "${DEMO_SIMULATION:-1}" = "1" ]; then
+  $PY manage.py simulate scenarios/demo.yaml --speed realtime --quiet &
+  pids+=($!)
 fi
 
 cat <<MSG

@@ -13,7 +13,7 @@ from .models import OutboundCommand
 from .port import COMMAND_TYPES, Command
 
 
-def record(account_id: int, commands: list[Command]) -> None:
+def record(account_id: int, commands: list[Command], *, notify: bool = True) -> None:
     """Store commands in the current transaction; the backend is told once it commits."""
     if not commands:
         return
@@ -21,7 +21,8 @@ def record(account_id: int, commands: list[Command]) -> None:
     OutboundCommand.objects.bulk_create([
         OutboundCommand(account_id=account_id, call_ref=c.call_ref, payload=c.as_dict(), created_at=at)
         for c in commands])
-    transaction.on_commit(lambda: get_backend().notify_pending(account_id))
+    if notify:
+        transaction.on_commit(lambda: get_backend().notify_pending(account_id))
 
 
 def command_from_dict(payload: dict) -> Command:

@@ -23,6 +23,10 @@ from .scenario import Scenario
 def build_account(scenario: Scenario, *, simulation: bool) -> Account:
     ensure_default_plans()
     spec = scenario.account
+    if spec.get("slug"):
+        existing = Account.objects.filter(slug=spec["slug"]).first()
+        if existing is not None:
+            return existing  # a named scenario account is built once and reused (the demo floor)
     plan = Plan.objects.filter(code=spec.get("plan", "unlimited-plus")).first()
     if plan is None:
         raise ValidationError(f"account.plan: no plan with code {spec.get('plan')!r}")
@@ -32,7 +36,8 @@ def build_account(scenario: Scenario, *, simulation: bool) -> Account:
             raise ValidationError(f"numbers: {number.number} belongs to the real account {number.account}")
     taken.delete()  # an earlier simulation's numbers: this run takes them over
     account = Account.objects.create(
-        name=spec.get("name", scenario.name), slug=f"sim-{slugify(scenario.name)[:30]}-{uuid.uuid4().hex[:6]}",
+        name=spec.get("name", scenario.name),
+        slug=spec.get("slug") or f"sim-{slugify(scenario.name)[:30]}-{uuid.uuid4().hex[:6]}",
         plan=plan, timezone=spec.get("timezone", "Europe/Rome"), is_simulation=simulation,
         extra_channels=int(spec.get("extra_channels", 0)) if plan.extra_channels_allowed else 0)
     unusable = make_password(None)

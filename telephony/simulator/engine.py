@@ -8,6 +8,7 @@ the engine sleeps until each event is due. For a given seed the run is determini
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
 import itertools
@@ -127,7 +128,8 @@ class Engine:
             group = next(g for p, g in by_prefix.items() if op.login.startswith(p) and op.login[len(p):].isdigit())
             self.profiles[op.endpoint] = group
             self.codes.append(op.code)
-            presence.login_operator(op.pk)
+            with contextlib.suppress(ActionError):  # a reused account's operators may be logged in already
+                presence.login_operator(op.pk)
             if group.breaks_every_minutes:
                 self.after(self.rng.uniform(0, group.breaks_every_minutes * 60), "break", operator=op.pk,
                            group=group.prefix)
@@ -263,19 +265,15 @@ class Engine:
         for op_id, endpoint, since in paused.values_list("id", "endpoint", "state_changed_at"):
             profile = self.profiles.get(endpoint)
             if profile and (self.now - since).total_seconds() >= profile.back_after_auto_pause_minutes * 60:
-                try:
+                with contextlib.suppress(ActionError):
                     presence.resume_operator(op_id)
-                except ActionError:
-                    pass
         if self.now < self.end:
             self.after(FLOOR_CHECK_SECONDS, "floor_check")
 
     def _on_break_over(self, operator: int, group: str) -> None:
         profile = next(g for g in self.scenario.operators if g.prefix == group)
-        try:
+        with contextlib.suppress(ActionError):  # paused for another reason (no answer): stays paused
             presence.resume_operator(operator)
-        except ActionError:
-            pass  # paused for another reason (no answer): stays paused
         if profile.breaks_every_minutes and self.now < self.end:
             self.after(profile.breaks_every_minutes * 60, "break", operator=operator, group=group)
 
@@ -357,8 +355,6 @@ class Engine:
     def _log_everyone_off(self) -> None:
         for op_id in Operator.objects.filter(account_id=self.account_id).exclude(
                 state__in=["logged_out", "on_call", "ringing"]).values_list("id", flat=True):
-            try:
+            with contextlib.suppress(ActionError):
                 presence.logoff_operator(op_id)
-            except ActionError:
-                pass
 

@@ -102,7 +102,7 @@ def _req(doc: dict, key: str, where: str) -> Any:
 def _num(value: Any, where: str, lo: float | None = None, hi: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{where}: must be a number, got {value!r}")
-    if lo is not None and value < lo or hi is not None and value > hi:
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ScenarioError(f"{where}: must be between {lo} and {hi}, got {value}")
     return float(value)
 

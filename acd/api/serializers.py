@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import Call
+
+
+class CallSerializer(serializers.ModelSerializer):
+    service_name = serializers.CharField(source="service.name", read_only=True, default=None)
+    operator_name = serializers.CharField(source="operator.name", read_only=True, default=None)
+
+    class Meta:
+        model = Call
+        fields = ["id", "engine_ref", "direction", "caller", "dialed", "service", "service_name", "operator",
+                  "operator_name", "state", "outcome", "end_cause", "criterion", "arrived_at", "queued_at",
+                  "answered_at", "ended_at", "wait_seconds", "talk_seconds", "transferred_to",
+                  "voicemail_seconds", "voicemail_url"]
+        read_only_fields = fields
+
+
+class TransferSerializer(serializers.Serializer):
+    operator = serializers.IntegerField(required=False, help_text="Transfer to this operator.")
+    service = serializers.IntegerField(required=False, help_text="Transfer to this service's queue.")
+    number = serializers.CharField(required=False, help_text="Transfer to this external number (E.164).")
+
+    def validate(self, attrs):
+        if len([k for k in ("operator", "service", "number") if attrs.get(k)]) != 1:
+            raise serializers.ValidationError("Give exactly one of operator, service or number.")
+        return attrs
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    start = serializers.DateTimeField(required=False, help_text="Default: today's midnight (account time).")
+    end = serializers.DateTimeField(required=False, help_text="Default: now.")
+
+    def validate(self, attrs):
+        if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": "end must be after start."})
+        return attrs

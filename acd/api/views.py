@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.scoping import request_account
+from core.clock import now
+from routing.models import Service
+
+from .. import transfer
+from ..clockutil import start_of_day
+from ..filtersets import CallFilterSet
+from ..models import Call
+from ..stats import operator_stats, service_stats
+from .serializers import CallSerializer, StatsQuerySerializer, TransferSerializer
+
+
+class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The account's calls (read-only: calls change through the telephony port)."""
+
+    queryset = Call.objects.select_related("service", "operator")
+    serializer_class = CallSerializer
+    filterset_class = CallFilterSet
+    ordering_fields = ["arrived_at", "wait_seconds", "talk_seconds"]
+    ordering = ["-arrived_at"]
+
+    def get_queryset(self):
+        return super().get_queryset().filter(account=request_account(self.request))
+
+    @extend_schema(request=TransferSerializer, responses={200: CallSerializer, 409: OpenApiResponse(
+        description="The call is not connected, or the target cannot take it.")})
+    @action(detail=True, methods=["post"])
+    def transfer(self, request: Request, pk: str | None = None) -> Response:
+        body = TransferSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        call = self.get_object()
+        try:
+            transfer.transfer_call(call.pk, call.account_id, operator_id=body.validated_data.get("operator"),
+                                   service_id=body.validated_data.get("service"),
+                                   number=body.validated_data.get("number", ""))
+        except DjangoValidationError as exc:
+            raise ValidationError({"number": exc.messages}) from exc
+        return Response(CallSerializer(self.get_queryset().get(pk=call.pk)).data)
+
+
+class StatsView(APIView):
+    """Statistics per service and operator over a window (default: today in the account's time zone)."""
+
+    @extend_schema(parameters=[StatsQuerySerializer], responses={200: OpenApiResponse(
+        description="{start, end, services: [...], operators: [...]}")})
+    def get(self, request: Request) -> Response:
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        account = request_account(request)
+        at = now()
+        start = query.validated_data.get("start") or start_of_day(at, account.timezone)
+        end = query.validated_data.get("end") or at
+        services = [service_stats(s, start, end, at) for s in Service.objects.filter(account=account)
+                    .select_related("account").order_by("name")]
+        return Response({"start": start, "end": end, "services": services,
+                         "operators": operator_stats(account.pk, start, end)})

@@ -1,0 +1,17 @@
+"""The webhook backend: an external engine (a PBX, a CPaaS) talks to the back office over signed HTTP.
+
+Events arrive at POST /api/v1/telephony/events/ and are answered with commands. Commands that no event
+is waiting for are pushed by a Celery task to the account's engine URL, or polled by the engine at
+POST /api/v1/telephony/commands/.
+"""
+
+from __future__ import annotations
+
+
+class WebhookBackend:
+    name = "webhook"
+
+    def notify_pending(self, account_id: int) -> None:
+        from telephony.tasks import deliver_commands_task
+
+        deliver_commands_task.delay(account_id)
