@@ -131,7 +131,7 @@ class Engine(BaseHTTPRequestHandler):
 
 
 def test_commands_are_pushed_signed_to_the_engine_url(floor):
-    account, op, number = floor
+    account, _op, number = floor
     server = HTTPServer(("127.0.0.1", 0), Engine)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
