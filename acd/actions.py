@@ -12,8 +12,9 @@ import datetime as dt
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
+from accounts.models import Account
 from agents.choices import OperatorState
 from agents.models import Operator
 from core.clock import now
@@ -32,12 +33,17 @@ log = logging.getLogger(__name__)
 
 
 def _claim_event(source: str, event_id: str, at: dt.datetime) -> bool:
-    """Insert the event's row; False when it was already there (a redelivery)."""
+    """Insert the event's row; False when it was already there (a redelivery).
+
+    A concurrent delivery of the same event waits on the unique index until the first commits, then
+    finds the row: the event is applied exactly once.
+    """
+    table = connection.ops.quote_name(ProcessedEvent._meta.db_table)
+    empty = ProcessedEvent._meta.get_field("commands").get_db_prep_value([], connection)
+    received = ProcessedEvent._meta.get_field("received_at").get_db_prep_value(at, connection)
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {ProcessedEvent._meta.db_table} (source, event_id, received_at, commands) "
-            "VALUES (%s, %s, %s, '[]'::jsonb) ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
-            [source, event_id, at])
+        cur.execute(f"INSERT INTO {table} (source, event_id, received_at, commands) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (source, event_id) DO NOTHING RETURNING id", [source, event_id, received, empty])
         return cur.fetchone() is not None
 
 
@@ -165,25 +171,34 @@ def sweep(account_ids: list[int] | None = None) -> int:
     return done
 
 
-NEXT_DEADLINE_SQL = """
-SELECT LEAST(
-  (SELECT min(expires_at) FROM acd_offer WHERE account_id = %(a)s AND state = 'ringing'),
-  (SELECT min(queue_deadline) FROM acd_call WHERE account_id = %(a)s AND state IN ('queued', 'ringing')),
-  (SELECT min(target_until) FROM acd_call WHERE account_id = %(a)s AND state = 'queued'),
-  (SELECT min(wrapup_until) FROM agents_operator WHERE account_id = %(a)s AND state = 'wrap_up'),
-  (SELECT min(backoff_until) FROM agents_operator WHERE account_id = %(a)s AND state = 'available'),
-  (SELECT %(now)s + min(s.escalation_seconds) * interval '1 second'
-     FROM acd_call c JOIN routing_service s ON s.id = c.service_id
-    WHERE c.account_id = %(a)s AND c.state = 'queued' AND s.escalation_seconds IS NOT NULL)
-)
-"""
+def _earliest(qs, field: str) -> Subquery:
+    return Subquery(qs.order_by(field).values(field)[:1])
 
 
 def next_deadline(account_id: int) -> dt.datetime | None:
     """The earliest moment at which `sweep()` has something to do for this account (for the simulator).
 
-    One round trip: the simulator asks after every event.
+    One round trip (the simulator asks after every event), each part answered from an index.
     """
-    with connection.cursor() as cur:
-        cur.execute(NEXT_DEADLINE_SQL, {"a": account_id, "now": now()})
-        return cur.fetchone()[0]
+    ringing = Offer.objects.filter(account_id=account_id, state=OfferState.RINGING, expires_at__isnull=False)
+    waiting = Call.objects.filter(account_id=account_id, state__in=[CallState.QUEUED, CallState.RINGING],
+                                  queue_deadline__isnull=False)
+    targeted = Call.objects.filter(account_id=account_id, state=CallState.QUEUED, target_until__isnull=False)
+    wrapping = Operator.objects.filter(account_id=account_id, state=OperatorState.WRAP_UP,
+                                       wrapup_until__isnull=False)
+    backing_off = Operator.objects.filter(account_id=account_id, state=OperatorState.AVAILABLE,
+                                          backoff_until__isnull=False)
+    escalating = Call.objects.filter(account_id=account_id, state=CallState.QUEUED,
+                                     service__escalation_seconds__isnull=False)
+    row = Account.objects.filter(pk=account_id).annotate(
+        offer=_earliest(ringing, "expires_at"), deadline=_earliest(waiting, "queue_deadline"),
+        target=_earliest(targeted, "target_until"), wrapup=_earliest(wrapping, "wrapup_until"),
+        backoff=_earliest(backing_off, "backoff_until"),
+        escalation=_earliest(escalating, "service__escalation_seconds"),
+    ).values("offer", "deadline", "target", "wrapup", "backoff", "escalation").first()
+    if row is None:
+        return None
+    due = [row[k] for k in ("offer", "deadline", "target", "wrapup", "backoff") if row[k] is not None]
+    if row["escalation"]:
+        due.append(now() + dt.timedelta(seconds=row["escalation"]))
+    return min(due) if due else None

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Avg, Count, Min, Q, Sum
+from django.db.models import Avg, Count, Min, OuterRef, Q, Subquery, Sum
 
 from agents.choices import OperatorState
 from agents.models import Operator, OperatorEvent
@@ -72,12 +72,10 @@ def service_stats(service: Service, start: dt.datetime, end: dt.datetime, at: dt
 def _state_seconds(operator_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, dict[str, float]]:
     """Seconds each operator spent in each state within [start, end), replayed from the state log."""
     totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    before = {}
-    for op_id, state in (OperatorEvent.objects.filter(operator_id__in=operator_ids, at__lt=start)
-                         .order_by("operator_id", "-at", "-id").distinct("operator_id")
-                         .values_list("operator_id", "to_state")):
-        before[op_id] = state
-    current = {op_id: (before.get(op_id, OperatorState.LOGGED_OUT), start) for op_id in operator_ids}
+    last_before = OperatorEvent.objects.filter(operator_id=OuterRef("pk"), at__lt=start).order_by("-at", "-id")
+    before = dict(Operator.objects.filter(pk__in=operator_ids).annotate(
+        state_then=Subquery(last_before.values("to_state")[:1])).values_list("pk", "state_then"))
+    current = {op_id: (before.get(op_id) or OperatorState.LOGGED_OUT, start) for op_id in operator_ids}
     for op_id, at, to_state in (OperatorEvent.objects.filter(operator_id__in=operator_ids, at__gte=start,
                                                              at__lt=end)
                                 .order_by("at", "id").values_list("operator_id", "at", "to_state")):
