@@ -36,7 +36,9 @@ def create_supervisor(account: Account, username: str, password: str, email: str
 
 
 SUPERVISOR_MODELS = {
-    "routing": ["phonenumber", "service", "servicemembership", "prompt", "callerroute"],
+    "routing": ["phonenumber", "service", "servicemembership", "prompt", "callerroute", "openinghours",
+                "holiday"],
+    "acd": ["call", "callevent", "offer"],
     "agents": ["operator", "pausereason"],
     "accounts": ["apitoken"],
 }

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import AccountScopedAdmin, AccountScopedInline
 
-from .models import CallerRoute, PhoneNumber, Prompt, Service, ServiceMembership
+from .models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prompt, Service, ServiceMembership
 
 
 class ServiceMembershipInline(AccountScopedInline, admin.TabularInline):
@@ -15,13 +15,23 @@ class ServiceMembershipInline(AccountScopedInline, admin.TabularInline):
     autocomplete_fields = ["operator"]
 
 
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
 @admin.register(Service)
 class ServiceAdmin(AccountScopedAdmin):
     list_display = ["name", "account", "criterion", "overflow_action", "ring_count", "pause_after_misses",
                     "wrapup_seconds", "max_wait_seconds", "is_active"]
     list_filter = ["criterion", "overflow_action", "is_active", "account"]
     search_fields = ["name", "description"]
-    inlines = [ServiceMembershipInline]
+    inlines = [ServiceMembershipInline, OpeningHoursInline, HolidayInline]
     fieldsets = [
         (None, {"fields": ["account", "name", "description", "criterion", "priority", "is_active"]}),
         (_("Ringing and auto-pause"), {"fields": ["ring_count", "ring_seconds", "pause_after_misses",
@@ -30,7 +40,9 @@ class ServiceAdmin(AccountScopedAdmin):
                                               "overflow_when_nobody_logged_in", "service_level_seconds"]}),
         (_("Criterion settings"), {"fields": ["sticky_window_days", "sticky_wait_seconds", "minutes_period",
                                               "code_unavailable_action", "escalation_seconds"]}),
-        (_("Prompts"), {"fields": ["welcome_prompt", "hold_prompt", "busy_prompt", "voicemail_prompt"]}),
+        (_("Prompts"), {"fields": ["welcome_prompt", "hold_prompt", "busy_prompt", "voicemail_prompt",
+                                   "closed_prompt"]}),
+        (_("Out of hours"), {"fields": ["closed_action"]}),
     ]
 
 
@@ -41,8 +53,8 @@ class PhoneNumberAdmin(AccountScopedAdmin):
     list_filter = ["is_active", "route_by_caller", "account"]
     search_fields = ["number", "label"]
     autocomplete_fields = ["service"]
-    fields = ["account", "number", "label", "service", "route_by_caller", "criterion_override", "is_active",
-              "activated_at"]
+    fields = ["account", "number", "label", "purpose", "service", "route_by_caller", "criterion_override",
+              "is_active", "activated_at"]
 
 
 @admin.register(Prompt)

@@ -28,8 +28,23 @@ def test_superuser_sees_every_changelist_and_add_page(client, model):
     assert client.get(admin_url(model, "changelist")).status_code == 200
     add = client.get(admin_url(model, "add"))
     assert add.status_code in (200, 403)  # 403 only where adding by hand is not allowed (logs)
-    if model._meta.model_name not in {"operatorevent"}:
+    if model._meta.model_name not in {"operatorevent", "call"}:  # written by actions only
         assert add.status_code == 200
+
+
+def test_call_page_shows_offers_and_queue_log(client):
+    from acd.models import Call, CallEvent
+
+    account = factories.make_account()
+    call = Call.objects.create(account=account, engine_ref="c1", caller="+393331112222", arrived_at="2026-03-02T09:00Z")
+    CallEvent.objects.create(account=account, call=call, at="2026-03-02T09:00Z", kind="arrived")
+    client.force_login(factories.make_supervisor(account))
+    page = client.get(admin_url(Call, "change", call.pk))
+    assert page.status_code == 200
+    assert "+393331112222" in page.content.decode() and "Queue log" in page.content.decode()
+    other = factories.make_supervisor(factories.make_account())
+    client.force_login(other)
+    assert client.get(admin_url(Call, "change", call.pk)).status_code == 302
 
 
 SUPERVISOR_MODELS = ["routing.PhoneNumber", "routing.Service", "routing.Prompt", "routing.CallerRoute",
