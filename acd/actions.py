@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Exists, Q, Subquery
 
 from accounts.models import Account
 from agents.choices import OperatorState
@@ -189,16 +189,18 @@ def next_deadline(account_id: int) -> dt.datetime | None:
     backing_off = Operator.objects.filter(account_id=account_id, state=OperatorState.AVAILABLE,
                                           backoff_until__isnull=False)
     escalating = Call.objects.filter(account_id=account_id, state=CallState.QUEUED,
-                                     service__escalation_seconds__isnull=False)
+                                     service__escalation_seconds__isnull=False, queued_at__isnull=False)
     row = Account.objects.filter(pk=account_id).annotate(
         offer=_earliest(ringing, "expires_at"), deadline=_earliest(waiting, "queue_deadline"),
         target=_earliest(targeted, "target_until"), wrapup=_earliest(wrapping, "wrapup_until"),
-        backoff=_earliest(backing_off, "backoff_until"),
-        escalation=_earliest(escalating, "service__escalation_seconds"),
-    ).values("offer", "deadline", "target", "wrapup", "backoff", "escalation").first()
+        backoff=_earliest(backing_off, "backoff_until"), escalating=Exists(escalating),
+    ).values("offer", "deadline", "target", "wrapup", "backoff", "escalating").first()
     if row is None:
         return None
     due = [row[k] for k in ("offer", "deadline", "target", "wrapup", "backoff") if row[k] is not None]
-    if row["escalation"]:
-        due.append(now() + dt.timedelta(seconds=row["escalation"]))
+    if row["escalating"]:  # the next moment a waiting caller reaches the next skill level
+        at = now()
+        for queued_at, step in escalating.values_list("queued_at", "service__escalation_seconds")[:500]:
+            steps_done = int((at - queued_at).total_seconds() // step)
+            due.append(queued_at + dt.timedelta(seconds=step * (steps_done + 1)))
     return min(due) if due else None
