@@ -17,6 +17,7 @@ from django.db.models import Exists, Q, Subquery
 from accounts.models import Account
 from agents.choices import OperatorState
 from agents.models import Operator
+from billing import budget
 from core.clock import now
 from telephony import outbox, port
 from telephony.models import ProcessedEvent
@@ -65,6 +66,8 @@ def handle_event(event: port.Event, *, account_id: int, source: str = "") -> lis
         call = lock_call(account_id, event.call_ref)
         handler = CALL_HANDLERS.get(type(event))
         if call is not None and handler is not None:
+            if call.state != CallState.ENDED:
+                budget.extend(call.pk)  # the call is alive: its channel lease lives on
             handler(event, call, work)
     serve_freed_operators(work)
     work.flush()

@@ -48,6 +48,7 @@ class HangupCause(models.TextChoices):
     REACH_PLAN_LIMIT = "REACH_PLAN_LIMIT", _("Plan limit of concurrent calls reached")
     CLOSED = "closed", _("Closed")
     NO_OPERATOR = "no_operator", _("No operator")
+    LOST = "lost", _("End event lost (closed by the reconciler)")
 
 
 class OfferState(models.TextChoices):

@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 from agents.actions import transition_locked
 from agents.choices import OperatorState, Via
 from agents.models import Operator
+from billing import budget
 from core.validators import normalize_e164
 from routing.choices import Criterion, NumberPurpose, OverflowAction
 from routing.hours import is_open
@@ -31,6 +32,7 @@ from .offers import (
     requeue_if_nobody_rings,
 )
 from .overflow import (
+    BUILTIN_BUSY,
     BUILTIN_CLOSED,
     end_call,
     overflow,
@@ -92,6 +94,8 @@ def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
     call.priority = service.priority
     call.save()
     work.log(call, CallEventKind.ARRIVED, caller=caller, dialed=dialed)
+    if not take_channel(call, work):
+        return
     work.command(port.Answer(call_ref=call.engine_ref))
     if (number.has_hours or number.has_holidays or service.pk != number.service_id) and \
             not is_open(service, work.at):
@@ -105,6 +109,24 @@ def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
                                seconds=prompt_seconds(service.welcome_prompt), notify=True))
         return
     after_welcome(call, work)
+
+
+def take_channel(call: Call, work: Work) -> bool:
+    """The concurrency budget decides before the call is answered (domain.md, seed 003)."""
+    limited_by = budget.acquire(call, call.direction)
+    if limited_by is None:
+        return True
+    busy = call.service.busy_prompt if call.service else None
+    work.command(port.Play(call_ref=call.engine_ref, prompt=prompt_ref(busy, BUILTIN_BUSY),
+                           seconds=prompt_seconds(busy)))
+    work.log(call, CallEventKind.REJECTED, cause=HangupCause.REACH_PLAN_LIMIT, limited_by=limited_by.pk)
+    call.state = CallState.ENDED
+    call.outcome = Outcome.REJECTED
+    call.end_cause = HangupCause.REACH_PLAN_LIMIT
+    call.ended_at = work.at
+    call.save()
+    work.command(port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.REACH_PLAN_LIMIT))
+    return False
 
 
 def reject(call: Call, work: Work, cause: str) -> None:

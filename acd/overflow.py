@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from billing import budget
 from routing.choices import OverflowAction
 from routing.models import Prompt
 from telephony.port import HangupCall, Play, RecordVoicemail, StopHold, Transfer
@@ -37,6 +38,7 @@ def end_call(call: Call, work: Work, *, outcome: str, cause: str = HangupCause.N
         call.wait_seconds = (work.at - call.queued_at).total_seconds()
     call.save()
     work.log(call, CallEventKind.ENDED, outcome=call.outcome, cause=cause)
+    budget.release(call.pk)  # idempotent: a duplicate end never frees a channel twice
 
 
 def overflow(call: Call, work: Work, *, reason: str, action_override: str | None = None) -> None:

@@ -13,7 +13,7 @@ from core.errors import ActionError
 from telephony import port
 
 from . import calls
-from .choices import CallEventKind, CallState, Outcome
+from .choices import CallEventKind, CallState, Direction, Outcome
 from .models import Call
 from .overflow import end_call
 from .work import Work
@@ -26,8 +26,13 @@ PROMPT_REFUSED = "builtin:operator-login-refused"
 
 
 def start_phone_login(call: Call, work: Work) -> None:
+    from .handlers import take_channel
+
     call.outcome = Outcome.SERVICE_CALL
+    call.direction = Direction.SYSTEM
     call.save()
+    if not take_channel(call, work):  # a service call holds a channel like any other
+        return
     calls.move(call, CallState.COLLECTING)
     call.save(update_fields=["state"])
     work.log(call, CallEventKind.ARRIVED, caller=call.caller, dialed=call.dialed, purpose="operator_login")

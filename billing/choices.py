@@ -13,3 +13,8 @@ class DefaultPlan(models.TextChoices):
     STARTER = "starter", _("Starter")
     UNLIMITED_WHITE_LABEL = "unlimited-wl", _("Unlimited (White Label)")
     UNLIMITED_PLUS = "unlimited-plus", _("Unlimited Plus")
+
+
+class LeaseEnd(models.TextChoices):
+    RELEASED = "released", _("Released when the call ended")
+    REPAIRED = "repaired", _("Freed by the reconciler")

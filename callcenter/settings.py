@@ -185,3 +185,7 @@ TELEPHONY_BACKEND = env.str("TELEPHONY_BACKEND", default="simulator")
 CELERY_BEAT_SCHEDULE = {
     "acd-sweep-timers": {"task": "acd.tasks.sweep_timers_task", "schedule": 1.0},
 }
+# A held channel whose call shows no sign of life for this long is freed by the reconciler.
+CHANNEL_LEASE_SECONDS = env.int("CHANNEL_LEASE_SECONDS", default=4 * 3600)
+CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "billing.tasks.reconcile_leases_task",
+                                                    "schedule": 60.0}

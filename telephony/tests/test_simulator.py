@@ -55,7 +55,11 @@ def test_same_seed_same_day_different_seed_other_day():
     assert strip(first) != strip(other)
     totals = first["totals"]
     assert totals["calls"] > 10
-    assert totals["calls"] == totals["answered"] + totals["abandoned"] + first["services"][0]["overflow"]["voicemail"]
+    voicemail = first["services"][0]["overflow"]["voicemail"]
+    assert totals["calls"] == totals["answered"] + totals["abandoned"] + voicemail + totals["rejected"]
+    # A Starter plan has 3 channels: callers waiting count too, so peaks are refused (domain.md, seed 000).
+    assert totals["peak_concurrent_calls"] <= 3
+    assert set(totals["rejected_by_cause"]) <= {"REACH_PLAN_LIMIT"}
     service = first["services"][0]
     assert 0 <= service["service_level"] <= 1 and service["asa_seconds"] >= 0
     assert sum(o["calls"] for o in first["operators"]) == totals["answered"]

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import budget
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def reconcile_leases_task() -> int:
+    """Every minute: free channels whose call ended or went silent. Safe to run twice (conditional release)."""
+    return budget.reconcile()
