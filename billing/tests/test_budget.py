@@ -33,7 +33,7 @@ def floor(account, n_ops=2, **service_kw):
 
 
 def test_every_stage_of_an_inbound_call_holds_one_channel(starter, switch):
-    ops, service, number = floor(starter, 1, overflow_action=OverflowAction.VOICEMAIL, max_wait_seconds=30)
+    _ops, _service, number = floor(starter, 1, overflow_action=OverflowAction.VOICEMAIL, max_wait_seconds=30)
     ref, commands = switch.incoming(number.number)  # ringing
     assert budget.in_use(starter.pk) == 1
     switch.answer(ref, only_ring(commands))  # talking
@@ -77,7 +77,7 @@ def test_reseller_limit_holds_across_its_clients(clock):
     sa.incoming(na.number)
     sb.incoming(nb.number)
     assert (budget.in_use(a.pk), budget.in_use(b.pk), budget.in_use(reseller.pk)) == (2, 1, 3)
-    ref, commands = sb.incoming(nb.number)
+    _ref, commands = sb.incoming(nb.number)
     assert commands[-1].cause == "REACH_PLAN_LIMIT"
     assert LimitRefusal.objects.get().limited_by == reseller
     assert (budget.in_use(a.pk), budget.in_use(b.pk), budget.in_use(reseller.pk)) == (2, 1, 3)  # rolled back
