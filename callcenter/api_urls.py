@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from acd.api.views import CallViewSet, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
+from billing.api.views import CapacityView, UsageView
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from telephony.api.views import TelephonyCommandsView, TelephonyEventView
 
@@ -21,5 +22,7 @@ urlpatterns = [
     path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),
     path("telephony/commands/", TelephonyCommandsView.as_view(), name="telephony-commands"),
     path("stats/", StatsView.as_view(), name="stats"),
+    path("usage/", UsageView.as_view(), name="usage"),
+    path("capacity/", CapacityView.as_view(), name="capacity"),
     *router.urls,
 ]

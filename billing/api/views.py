@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.scoping import request_account
+from core.clock import now
+
+from ..usage import capacity, usage
+
+
+class WindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(required=False, help_text="Default: 30 days ago.")
+    end = serializers.DateTimeField(required=False, help_text="Default: now.")
+    export = serializers.ChoiceField(choices=["json", "csv"], required=False, default="json")
+
+    def validate(self, attrs):
+        if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": "end must be after start."})
+        return attrs
+
+
+def _window(request: Request) -> tuple[dict, dt.datetime, dt.datetime, dt.datetime]:
+    query = WindowSerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    at = now()
+    end = query.validated_data.get("end") or at
+    start = query.validated_data.get("start") or end - dt.timedelta(days=30)
+    return query.validated_data, start, end, at
+
+
+class UsageView(APIView):
+    """5-minute samples of concurrent calls against the limit, refusals, and minutes used."""
+
+    @extend_schema(parameters=[WindowSerializer], responses={200: OpenApiResponse(
+        description="{limit, samples: [{start, max_concurrent, avg_concurrent, refusals}], refusals_per_day, "
+                    "minutes}; ?export=csv for the samples as CSV")})
+    def get(self, request: Request) -> Response | HttpResponse:
+        params, start, end, at = _window(request)
+        doc = usage(request_account(request), start, end, at)
+        if params.get("export") == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["start", "max_concurrent", "avg_concurrent", "refusals", "limit"])
+            for s in doc["samples"]:
+                writer.writerow([s["start"], s["max_concurrent"], s["avg_concurrent"], s["refusals"], doc["limit"]])
+            response = HttpResponse(out.getvalue(), content_type="text/csv")
+            response["Content-Disposition"] = 'attachment; filename="usage.csv"'
+            return response
+        return Response(doc)
+
+
+class CapacityView(APIView):
+    """How many channels and operators the account's own traffic needs (Erlang B and C)."""
+
+    @extend_schema(parameters=[WindowSerializer], responses={200: OpenApiResponse(
+        description="{traffic_erlangs, channels_needed, operators_needed, advice, alerts}")})
+    def get(self, request: Request) -> Response:
+        _params, start, end, _at = _window(request)
+        return Response(capacity(request_account(request), start, end))
