@@ -138,7 +138,6 @@ PROMPT_MAX_SECONDS = env.int("PROMPT_MAX_SECONDS", default=300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PROMPT_MAX_BYTES + 1024 * 1024
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6 behaviour, today
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
