@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from acd.api.views import CallViewSet, StatsView
+from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import CapacityView, UsageView
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
@@ -21,6 +21,7 @@ router.register("calls", CallViewSet, basename="call")
 urlpatterns = [
     path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),
     path("telephony/commands/", TelephonyCommandsView.as_view(), name="telephony-commands"),
+    path("calls/originate/", OriginateView.as_view(), name="call-originate"),
     path("stats/", StatsView.as_view(), name="stats"),
     path("usage/", UsageView.as_view(), name="usage"),
     path("capacity/", CapacityView.as_view(), name="capacity"),

@@ -37,3 +37,10 @@ class StatsQuerySerializer(serializers.Serializer):
         if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
             raise serializers.ValidationError({"end": "end must be after start."})
         return attrs
+
+
+class OriginateSerializer(serializers.Serializer):
+    destination = serializers.CharField(help_text="E.164 number (or an extension for internal calls).")
+    direction = serializers.ChoiceField(choices=["outbound", "internal", "system"], default="outbound")
+    caller_id = serializers.CharField(required=False, default="", allow_blank=True)
+    amd = serializers.BooleanField(required=False, default=False, help_text="Ask for answering-machine detection.")

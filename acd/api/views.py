@@ -14,11 +14,13 @@ from core.clock import now
 from routing.models import Service
 
 from .. import transfer
+from ..choices import HangupCause
 from ..clockutil import start_of_day
 from ..filtersets import CallFilterSet
 from ..models import Call
+from ..originate import originate_call
 from ..stats import operator_stats, service_stats
-from .serializers import CallSerializer, StatsQuerySerializer, TransferSerializer
+from .serializers import CallSerializer, OriginateSerializer, StatsQuerySerializer, TransferSerializer
 
 
 class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -47,6 +49,29 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         except DjangoValidationError as exc:
             raise ValidationError({"number": exc.messages}) from exc
         return Response(CallSerializer(self.get_queryset().get(pk=call.pk)).data)
+
+
+class OriginateView(APIView):
+    """Place a call. The channel is taken first: over the plan's limit the answer is 409 REACH_PLAN_LIMIT
+    and nothing is dialled."""
+
+    @extend_schema(request=OriginateSerializer, responses={201: CallSerializer, 409: OpenApiResponse(
+        description='{"code": "REACH_PLAN_LIMIT", "detail": ..., "call": {...}}')})
+    def post(self, request: Request) -> Response:
+        body = OriginateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            call = originate_call(request_account(request).pk, body.validated_data["destination"],
+                                  direction=body.validated_data["direction"],
+                                  caller_id=body.validated_data["caller_id"], amd=body.validated_data["amd"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"destination": exc.messages}) from exc
+        data = CallSerializer(call).data
+        if call.end_cause == HangupCause.REACH_PLAN_LIMIT:
+            return Response({"code": HangupCause.REACH_PLAN_LIMIT.value,
+                             "detail": "The plan's concurrent-call limit is reached; nothing was dialled.",
+                             "call": data}, status=409)
+        return Response(data, status=201)
 
 
 class StatsView(APIView):

@@ -212,3 +212,35 @@ def test_lease_expiry_is_an_absolute_timestamp(starter, switch):
     switch.incoming(number.number)
     lease = ChannelLease.objects.get()
     assert lease.expires_at - lease.acquired_at == dt.timedelta(seconds=settings.CHANNEL_LEASE_SECONDS)
+
+
+def test_seed_003_worked_example_counts_seven(starter, switch):
+    """2 inbound (1 talking, 1 ringing an agent) + 1 outbound + 1 internal + 3 OTP = 7 concurrent calls."""
+    from django.urls import reverse
+
+    from tests.api import client_for
+
+    starter.plan = Plan.objects.create(code="seven", name="Seven", included_channels=7)
+    starter.save()
+    _, _, number = floor(starter, 2)
+    talking, commands = switch.incoming(number.number)
+    switch.answer(talking, only_ring(commands))
+    switch.incoming(number.number)  # ringing the other operator
+    client = client_for(starter)
+    url = reverse("call-originate")
+    placed = [client.post(url, {"destination": "+390298765432"}, format="json"),
+              client.post(url, {"destination": "201", "direction": "internal"}, format="json"),
+              *[client.post(url, {"destination": f"+39347000000{i}", "direction": "system"}, format="json")
+                for i in range(3)]]
+    assert [r.status_code for r in placed] == [201] * 5
+    assert budget.in_use(starter.pk) == 7
+    assert sorted(ChannelLease.objects.values_list("direction", flat=True)) == [
+        "inbound", "inbound", "internal", "outbound", "system", "system", "system"]
+    originated = [c for c in switch.pending() if isinstance(c, port.Originate)]
+    assert len(originated) == 5
+    refused = client.post(url, {"destination": "+390298765433"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "REACH_PLAN_LIMIT"
+    assert refused.json()["call"]["end_cause"] == "REACH_PLAN_LIMIT"
+    assert not [c for c in switch.pending() if isinstance(c, port.Originate)]  # nothing dialled
+    switch.hangup(originated[0].call_ref)  # the outbound call ends: its channel comes back
+    assert budget.in_use(starter.pk) == 6
