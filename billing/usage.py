@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from typing import Any
 
@@ -32,38 +33,58 @@ def _intervals(account: Account, start: dt.datetime, end: dt.datetime) -> list[t
         .values_list("arrived_at", "ended_at"))
 
 
+def _samples(spans: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime,
+             step: int) -> list[tuple[int, float]]:
+    """(most, average) concurrent calls per bucket, in one sweep over the calls' start and end points."""
+    n = max(1, math.ceil((end - start).total_seconds() / step))
+    busy = [0.0] * n
+    peak = [0] * n
+    points = []
+    for a, e in spans:
+        a, e = max(a, start), min(e, end)
+        if e <= a:
+            continue
+        points += [(a, 1), (e, -1)]
+        first, last = int((a - start).total_seconds() // step), int(((e - start).total_seconds() - 1e-9) // step)
+        for b in range(first, min(last, n - 1) + 1):
+            lo = max(a, start + dt.timedelta(seconds=b * step))
+            hi = min(e, start + dt.timedelta(seconds=(b + 1) * step))
+            busy[b] += (hi - lo).total_seconds()
+    pts = sorted(points, key=lambda p: (p[0], p[1]))  # at one instant, ends before starts
+    live = i = 0
+    for b in range(n):
+        bucket_start = start + dt.timedelta(seconds=b * step)
+        bucket_end = bucket_start + dt.timedelta(seconds=step)
+        while i < len(pts) and pts[i][0] <= bucket_start:  # the calls live as the bucket opens
+            live += pts[i][1]
+            i += 1
+        peak[b] = live
+        while i < len(pts) and pts[i][0] < bucket_end:
+            live += pts[i][1]
+            peak[b] = max(peak[b], live)
+            i += 1
+    widths = [min(step, (end - start).total_seconds() - b * step) for b in range(n)]
+    return [(peak[b], round(busy[b] / widths[b], 3)) for b in range(n)]
+
+
 def usage(account: Account, start: dt.datetime, end: dt.datetime, at: dt.datetime,
           step: int = SAMPLE_SECONDS) -> dict[str, Any]:
     spans = [(a, e or at) for a, e in _intervals(account, start, end)]
-    samples = []
-    refusals = Counter()
-    for when in LimitRefusal.objects.filter(account=account, at__gte=start, at__lt=end).values_list("at", flat=True):
-        refusals[int((when - start).total_seconds() // step)] += 1
-    t = start
-    i = 0
-    while t < end:
-        u = min(t + dt.timedelta(seconds=step), end)
-        inside = [(max(a, t), min(e, u)) for a, e in spans if a < u and e > t]
-        points = sorted([(a, 1) for a, _ in inside] + [(e, -1) for _, e in inside], key=lambda p: (p[0], p[1]))
-        live = peak = 0
-        for _, d in points:
-            live += d
-            peak = max(peak, live)
-        busy_seconds = sum((e - a).total_seconds() for a, e in inside)
-        samples.append({"start": t.isoformat(), "max_concurrent": peak,
-                        "avg_concurrent": round(busy_seconds / (u - t).total_seconds(), 3),
-                        "refusals": refusals.get(i, 0)})
-        t, i = u, i + 1
-    per_day = Counter()
-    for when in LimitRefusal.objects.filter(account=account, at__gte=start, at__lt=end).values_list("at", flat=True):
-        per_day[start_of_day(when, account.timezone).date().isoformat()] += 1
+    refusal_times = list(LimitRefusal.objects.filter(account=account, at__gte=start, at__lt=end)
+                         .values_list("at", flat=True))
+    per_bucket = Counter(int((when - start).total_seconds() // step) for when in refusal_times)
+    per_day = Counter(start_of_day(when, account.timezone).date().isoformat() for when in refusal_times)
+    samples = [{"start": (start + dt.timedelta(seconds=i * step)).isoformat(), "max_concurrent": most,
+                "avg_concurrent": avg, "refusals": per_bucket.get(i, 0)}
+               for i, (most, avg) in enumerate(_samples(spans, start, end, step))]
     plan = account.plan
     month_start = start_of_day(at, account.timezone).replace(day=1)
-    billed = sum(billable_seconds(c.talk_seconds or 0, plan.billing_first_seconds, plan.billing_step_seconds)
-                 for c in Call.objects.filter(account=account, answered_at__gte=month_start).only("talk_seconds"))
+    billed = sum(billable_seconds(t or 0, plan.billing_first_seconds, plan.billing_step_seconds)
+                 for t in Call.objects.filter(account=account, answered_at__gte=month_start)
+                 .values_list("talk_seconds", flat=True))
     return {"start": start.isoformat(), "end": end.isoformat(), "interval_seconds": step,
             "limit": account.channel_limit, "samples": samples, "refusals_per_day": dict(sorted(per_day.items())),
-            "refusals": sum(refusals.values()),
+            "refusals": len(refusal_times),
             "minutes": {"month": month_start.date().isoformat(), "used": round(billed / 60, 1),
                         "included": plan.included_minutes}}
 
