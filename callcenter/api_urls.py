@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
-from billing.api.views import CapacityView, UsageView
+from billing.api.views import AccountPlanView, CapacityView, UsageView
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from telephony.api.views import TelephonyCommandsView, TelephonyEventView
 
@@ -25,5 +25,6 @@ urlpatterns = [
     path("stats/", StatsView.as_view(), name="stats"),
     path("usage/", UsageView.as_view(), name="usage"),
     path("capacity/", CapacityView.as_view(), name="capacity"),
+    path("account/plan/", AccountPlanView.as_view(), name="account-plan"),
     *router.urls,
 ]

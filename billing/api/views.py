@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 
+from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -14,6 +15,8 @@ from rest_framework.views import APIView
 from accounts.scoping import request_account
 from core.clock import now
 
+from .. import actions
+from ..budget import in_use
 from ..usage import capacity, usage
 
 
@@ -66,3 +69,39 @@ class CapacityView(APIView):
     def get(self, request: Request) -> Response:
         _params, start, end, _at = _window(request)
         return Response(capacity(request_account(request), start, end))
+
+
+class AccountPlanSerializer(serializers.Serializer):
+    plan = serializers.CharField(required=False, help_text="Code of a plan on sale (e.g. unlimited-wl).")
+    extra_channels = serializers.IntegerField(required=False, min_value=0, max_value=100_000)
+
+
+class AccountPlanView(APIView):
+    """The account's plan, limit and channels in use; change the plan or buy extra concurrent calls."""
+
+    def _doc(self, account) -> dict:
+        return {"plan": account.plan.code, "plan_name": account.plan.name,
+                "included_channels": account.plan.included_channels, "extra_channels": account.extra_channels,
+                "extra_channels_allowed": account.plan.extra_channels_allowed,
+                "extra_channel_price": str(account.plan.extra_channel_price), "currency": account.plan.currency,
+                "channel_limit": account.channel_limit, "channels_in_use": in_use(account.pk),
+                "included_minutes": account.plan.included_minutes}
+
+    @extend_schema(responses={200: OpenApiResponse(description="plan, limit and use")})
+    def get(self, request: Request) -> Response:
+        return Response(self._doc(request_account(request)))
+
+    @extend_schema(request=AccountPlanSerializer, responses={200: OpenApiResponse(description="plan, limit, use"),
+                                                             409: OpenApiResponse(description="not allowed")})
+    def post(self, request: Request) -> Response:
+        body = AccountPlanSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not body.validated_data:
+            raise serializers.ValidationError({"plan": "Give a plan, extra_channels, or both."})
+        account = request_account(request)
+        with transaction.atomic():
+            if "plan" in body.validated_data:
+                account = actions.change_plan(account.pk, body.validated_data["plan"])
+            if "extra_channels" in body.validated_data:
+                account = actions.set_extra_channels(account.pk, body.validated_data["extra_channels"])
+        return Response(self._doc(account))

@@ -60,3 +60,20 @@ def test_capacity_advisor(starter, switch):
     assert any("REACH_PLAN_LIMIT" in a for a in doc["alerts"])
     assert any("needs 4 channels" in a for a in doc["alerts"])
     assert "at least 8 channels" in doc["advice"]
+
+
+def test_plan_change_and_extra_channels_api(starter):
+    client = client_for(starter)
+    url = reverse("account-plan")
+    doc = client.get(url).json()
+    assert (doc["plan"], doc["channel_limit"], doc["channels_in_use"]) == ("starter", 3, 0)
+    refused = client.post(url, {"extra_channels": 2}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "extras_not_allowed"
+    both = client.post(url, {"plan": "unlimited-wl", "extra_channels": 5}, format="json").json()
+    assert (both["plan"], both["channel_limit"]) == ("unlimited-wl", 85)
+    back = client.post(url, {"plan": "starter"}, format="json")
+    assert back.status_code == 409  # extras first
+    assert client.post(url, {"plan": "gold"}, format="json").json()["code"] == "unknown_plan"
+    assert client.post(url, {"extra_channels": -1}, format="json").status_code == 400
+    starter.refresh_from_db()
+    assert (starter.plan.code, starter.extra_channels) == ("unlimited-wl", 5)
