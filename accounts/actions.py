@@ -39,6 +39,7 @@ SUPERVISOR_MODELS = {
     "routing": ["phonenumber", "service", "servicemembership", "prompt", "callerroute", "openinghours",
                 "holiday"],
     "acd": ["call", "callevent", "offer"],
+    "billing": ["invoice", "invoiceline", "limitrefusal", "channellease"],
     "agents": ["operator", "pausereason"],
     "accounts": ["apitoken"],
 }

@@ -52,14 +52,17 @@ class AccountAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Setup"))
     def setup_link(self, obj: Account) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:accounts_account_setup", args=[obj.pk]),
-                           _("Six steps"))
+        return format_html('<a href="{}">{}</a> · <a href="{}">{}</a>',
+                           reverse("admin:accounts_account_setup", args=[obj.pk]), _("Six steps"),
+                           reverse("admin:accounts_account_usage", args=[obj.pk]), _("Usage"))
 
     def get_urls(self):
         return [path("<int:pk>/setup/", self.admin_site.admin_view(self.setup_view),
                      name="accounts_account_setup"),
                 path("my-setup/", self.admin_site.admin_view(self.my_setup_view),
                      name="accounts_account_my_setup"),
+                path("<int:pk>/usage/", self.admin_site.admin_view(self.usage_view),
+                     name="accounts_account_usage"),
                 *super().get_urls()]
 
     def setup_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -69,6 +72,12 @@ class AccountAdmin(admin.ModelAdmin):
             "account": account}, "account": account, "steps": steps, "opts": self.model._meta,
             "done": sum(s.done for s in steps), "total": len(steps)}
         return TemplateResponse(request, "admin/accounts/setup.html", context)
+
+    def usage_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from billing.admin_views import usage_dashboard
+
+        account = get_object_or_404(self.get_queryset(request), pk=pk)
+        return usage_dashboard(request, account, {**self.admin_site.each_context(request), "opts": self.model._meta})
 
     def my_setup_view(self, request: HttpRequest) -> HttpResponse:
         account = user_account(request.user)

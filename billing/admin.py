@@ -1,12 +1,18 @@
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from .models import Plan
+from core.admin import AccountScopedAdmin
+
+from .models import ChannelLease, Invoice, InvoiceLine, LimitRefusal, Plan
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "included_channels", "extra_channels_allowed", "extra_channel_price",
-                    "included_minutes", "monthly_fee", "currency", "is_active"]
+                    "included_minutes", "monthly_fee", "currency", "billing_first_seconds", "billing_step_seconds",
+                    "is_active"]
     list_filter = ["is_active", "extra_channels_allowed", "currency"]
     search_fields = ["name", "code"]
 
@@ -17,3 +23,48 @@ class PlanAdmin(admin.ModelAdmin):
     has_view_permission = has_change_permission = has_add_permission = has_delete_permission = (
         lambda self, request, obj=None: request.user.is_superuser
     )
+
+
+class ReadOnlyAdmin(AccountScopedAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["kind", "description", "quantity", "unit_price", "amount"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["period_start", "account", "total", "currency", "minutes_used", "issued_at", "document"]
+    list_filter = ["period_start", "account"]
+    inlines = [InvoiceLineInline]
+
+    @admin.display(description=_("document"))
+    def document(self, obj: Invoice) -> str:
+        return format_html('<a href="/api/v1/invoices/{}/document/">HTML</a>', obj.pk)
+
+
+@admin.register(LimitRefusal)
+class LimitRefusalAdmin(ReadOnlyAdmin):
+    list_display = ["at", "account", "limited_by", "direction", "call_ref"]
+    list_filter = ["direction", "account"]
+    date_hierarchy = "at"
+
+
+@admin.register(ChannelLease)
+class ChannelLeaseAdmin(ReadOnlyAdmin):
+    list_display = ["call", "account", "direction", "acquired_at", "expires_at", "released_at", "ended_by"]
+    list_filter = ["direction", "ended_by", "account"]

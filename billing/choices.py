@@ -18,3 +18,9 @@ class DefaultPlan(models.TextChoices):
 class LeaseEnd(models.TextChoices):
     RELEASED = "released", _("Released when the call ended")
     REPAIRED = "repaired", _("Freed by the reconciler")
+
+
+class InvoiceLineKind(models.TextChoices):
+    PLAN = "plan", _("Plan fee")
+    EXTRA_CHANNELS = "extra_channels", _("Extra concurrent calls")
+    OVERAGE = "overage", _("Minutes over the included")

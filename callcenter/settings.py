@@ -188,3 +188,5 @@ CELERY_BEAT_SCHEDULE = {
 CHANNEL_LEASE_SECONDS = env.int("CHANNEL_LEASE_SECONDS", default=4 * 3600)
 CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "billing.tasks.reconcile_leases_task",
                                                     "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
+                                                  "schedule": 6 * 3600.0}

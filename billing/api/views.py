@@ -7,7 +7,8 @@ import io
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +18,8 @@ from core.clock import now
 
 from .. import actions
 from ..budget import in_use
+from ..invoices import render_invoice
+from ..models import Invoice, InvoiceLine
 from ..usage import capacity, usage
 
 
@@ -105,3 +108,33 @@ class AccountPlanView(APIView):
             if "extra_channels" in body.validated_data:
                 account = actions.set_extra_channels(account.pk, body.validated_data["extra_channels"])
         return Response(self._doc(account))
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["kind", "description", "quantity", "unit_price", "amount"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "period_start", "currency", "total", "minutes_used", "issued_at", "lines"]
+
+
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The account's monthly invoices; `document` gives the printable HTML."""
+
+    queryset = Invoice.objects.prefetch_related("lines")
+    serializer_class = InvoiceSerializer
+    ordering = ["-period_start"]
+
+    def get_queryset(self):
+        return super().get_queryset().filter(account=request_account(self.request))
+
+    @extend_schema(responses={(200, "text/html"): OpenApiResponse(description="the invoice as an HTML page")})
+    @action(detail=True, methods=["get"])
+    def document(self, request: Request, pk: str | None = None) -> HttpResponse:
+        return HttpResponse(render_invoice(self.get_object()), content_type="text/html; charset=utf-8")
