@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
-from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, UsageView
+from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from telephony.api.views import TelephonyCommandsView, TelephonyEventView
 
@@ -18,6 +18,7 @@ router.register("prompts", PromptViewSet, basename="prompt")
 router.register("caller-routes", CallerRouteViewSet, basename="caller-route")
 router.register("calls", CallViewSet, basename="call")
 router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("refusals", RefusalViewSet, basename="refusal")
 
 urlpatterns = [
     path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),

@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 
+import django_filters
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,7 +20,7 @@ from core.clock import now
 from .. import actions
 from ..budget import in_use
 from ..invoices import render_invoice
-from ..models import Invoice, InvoiceLine
+from ..models import Invoice, InvoiceLine, LimitRefusal
 from ..usage import capacity, usage
 
 
@@ -138,3 +139,32 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["get"])
     def document(self, request: Request, pk: str | None = None) -> HttpResponse:
         return HttpResponse(render_invoice(self.get_object()), content_type="text/html; charset=utf-8")
+
+
+class RefusalSerializer(serializers.ModelSerializer):
+    limited_by = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = LimitRefusal
+        fields = ["id", "at", "direction", "call_ref", "limited_by"]
+
+
+class RefusalFilterSet(django_filters.FilterSet):
+    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = LimitRefusal
+        fields = ["direction"]
+
+
+class RefusalViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Every call refused with REACH_PLAN_LIMIT: when, which kind, and whose limit (own or reseller's) was full."""
+
+    queryset = LimitRefusal.objects.select_related("limited_by")
+    serializer_class = RefusalSerializer
+    filterset_class = RefusalFilterSet
+    ordering = ["-at"]
+
+    def get_queryset(self):
+        return super().get_queryset().filter(account=request_account(self.request))

@@ -60,6 +60,13 @@ def test_limit_is_exact_at_n_and_refused_at_n_plus_one(starter, switch):
     assert (call.state, call.outcome, call.end_cause) == (CallState.ENDED, Outcome.REJECTED, "REACH_PLAN_LIMIT")
     refusal = LimitRefusal.objects.get()
     assert (refusal.account, refusal.limited_by, refusal.call_ref) == (starter, starter, ref)
+    from django.urls import reverse
+
+    from tests.api import client_for
+
+    listed = client_for(starter).get(reverse("refusal-list")).json()["results"]
+    assert [(r["call_ref"], r["direction"], r["limited_by"]) for r in listed] == [(ref, "inbound", starter.slug)]
+    assert client_for(factories.make_account()).get(reverse("refusal-list")).json()["count"] == 0
     assert budget.in_use(starter.pk) == 3
     switch.hangup(refs[0])
     assert kinds(switch.incoming(number.number)[1])[0] == "answer"  # room again
