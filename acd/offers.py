@@ -15,6 +15,7 @@ from django.db.models import Q
 from agents.actions import transition_locked
 from agents.choices import OperatorState, PauseSource, Via
 from agents.models import Operator
+from core.events import operator_group, send_event_on_commit
 from routing.choices import CodeUnavailableAction, Criterion
 from routing.models import Service, ServiceMembership
 from telephony.port import CancelLeg, Ring
@@ -50,6 +51,8 @@ def ring(call: Call, service: Service, members: list[ServiceMembership], work: W
                           timeout_seconds=timeout, caller_id=call.caller,
                           whisper=whisper_text(call, service, op), screen=screen))
         work.log(call, CallEventKind.OFFERED, operator_id=op.pk, leg=offer.leg_ref)
+        send_event_on_commit([operator_group(op.pk)], {"type": "offer", "card": {**screen, "leg": offer.leg_ref},
+                                                       "timeout_seconds": timeout})
     Offer.objects.bulk_create(offers)
     if not is_transfer:
         calls.move(call, CallState.RINGING)

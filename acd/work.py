@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.events import account_group, send_event_on_commit
 from telephony.port import Command
 
 from .models import Call, CallEvent
@@ -31,4 +32,7 @@ class Work:
     def flush(self) -> None:
         if self.log_rows:
             CallEvent.objects.bulk_create(self.log_rows)
+            # One small hint per account: the wallboards refresh their call figures (debounced).
+            for account_id in sorted({row.account_id for row in self.log_rows}):
+                send_event_on_commit([account_group(account_id)], {"type": "calls.changed", "account": account_id})
             self.log_rows = []

@@ -45,6 +45,7 @@ def operator_snapshot(op: Operator) -> dict[str, Any]:
         "pause_source": op.pause_source or None,
         "pause_reason": op.pause_reason.name if op.pause_reason_id and op.pause_reason else None,
         "no_answer_streak": op.no_answer_streak,
+        "wrapup_until": op.wrapup_until.isoformat() if op.wrapup_until else None,
     }
 
 

@@ -1,3 +1,10 @@
-"""WebSocket URL patterns (the wallboard consumers register here)."""
+"""WebSocket URL patterns."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from boards.consumers import ConsoleConsumer, WallboardConsumer
+
+websocket_urlpatterns = [
+    path("ws/console/", ConsoleConsumer.as_asgi()),
+    path("ws/wallboard/", WallboardConsumer.as_asgi()),
+]

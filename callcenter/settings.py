@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "routing",
     "telephony",
     "acd",
+    "boards",
 ]
 
 MIDDLEWARE = [

@@ -80,9 +80,11 @@ class Publisher:
 
     @staticmethod
     async def _send(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
-        message = {"type": "centralino.event", "event": payload}
+        from boards.sequence import next_seq
+
         for group in groups:
             try:
+                message = {"type": "centralino.event", "event": payload, "stream": group, "seq": next_seq(group)}
                 await layer.group_send(group, message)
             except Exception:  # a push is derived state: the database stays right
                 log.exception("could not push %s to %s", payload.get("type"), group)

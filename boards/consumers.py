@@ -1,0 +1,120 @@
+"""WebSocket streams: the operator's console and the supervisor's wallboard.
+
+Protocol (documented in boards/PROTOCOL.md): on connect the server sends a full `snapshot` carrying the
+stream's current sequence number, then every event with the next number. A client that sees a gap sends
+`{"type": "snapshot.request"}` and gets a fresh snapshot. Each stream is one small group: one operator, or
+one account's board. A socket only ever joins its own principal's stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from accounts.scoping import user_account
+from core.events import account_group, operator_group
+
+from .sequence import current_seq
+from .snapshots import console_snapshot, wallboard_snapshot
+
+PROTOCOL_VERSION = 1
+STATS_DEBOUNCE_SECONDS = 1.0
+
+
+class StreamConsumer(AsyncJsonWebsocketConsumer):
+    stream: str = ""
+
+    async def principal(self) -> str | None:
+        """The stream this socket may read, or None to refuse the connection."""
+        raise NotImplementedError
+
+    async def connect(self) -> None:
+        stream = await self.principal()
+        if stream is None:
+            await self.close(code=4401)
+            return
+        self.stream = stream
+        await self.channel_layer.group_add(self.stream, self.channel_name)
+        await self.accept()
+        await self.send_snapshot()
+
+    async def disconnect(self, code: int) -> None:
+        if self.stream:
+            await self.channel_layer.group_discard(self.stream, self.channel_name)
+
+    async def send_snapshot(self) -> None:
+        seq = await database_sync_to_async(current_seq)(self.stream)
+        data = await database_sync_to_async(self.build_snapshot)()
+        await self.send_json({"type": "snapshot", "v": PROTOCOL_VERSION, "stream": self.stream, "seq": seq,
+                              "data": data})
+
+    def build_snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "snapshot.request":
+            await self.send_snapshot()
+        elif kind == "subscribe":
+            if content.get("stream") != self.stream:  # a forged subscription to someone else's stream
+                await self.send_json({"type": "error", "v": PROTOCOL_VERSION, "code": "forbidden_stream"})
+                await self.close(code=4403)
+        else:
+            await self.send_json({"type": "error", "v": PROTOCOL_VERSION, "code": "unknown_message"})
+
+    async def centralino_event(self, message: dict[str, Any]) -> None:
+        await self.send_json({**message["event"], "v": PROTOCOL_VERSION, "stream": message["stream"],
+                              "seq": message["seq"]})
+
+
+class ConsoleConsumer(StreamConsumer):
+    """One operator's own stream: state changes, the incoming-call card, the auto-pause notice."""
+
+    async def principal(self) -> str | None:
+        session = self.scope.get("session")
+        operator_id = session.get("operator_id") if session is not None else None
+        if not operator_id:
+            return None
+        self.operator_id = int(operator_id)
+        return operator_group(self.operator_id)
+
+    def build_snapshot(self) -> dict[str, Any]:
+        return console_snapshot(self.operator_id)
+
+
+class WallboardConsumer(StreamConsumer):
+    """One account's floor, for its supervisors (staff users of that account)."""
+
+    stats_task: asyncio.Task | None = None
+
+    async def principal(self) -> str | None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_staff:
+            return None
+        account = await database_sync_to_async(user_account)(user)
+        if account is None:
+            return None
+        self.account_id = account.pk
+        return account_group(self.account_id)
+
+    def build_snapshot(self) -> dict[str, Any]:
+        return wallboard_snapshot(self.account_id)
+
+    async def centralino_event(self, message: dict[str, Any]) -> None:
+        await super().centralino_event(message)
+        # Figures (waiting, service level…) follow from many rows: refresh them at most once a second.
+        if self.stats_task is None or self.stats_task.done():
+            self.stats_task = asyncio.create_task(self._send_stats_later())
+
+    async def _send_stats_later(self) -> None:
+        await asyncio.sleep(STATS_DEBOUNCE_SECONDS)
+        data = await database_sync_to_async(self.build_snapshot)()
+        await self.send_json({"type": "stats", "v": PROTOCOL_VERSION, "stream": self.stream, "data": data})
+
+    async def disconnect(self, code: int) -> None:
+        if self.stats_task is not None:
+            self.stats_task.cancel()
+        await super().disconnect(code)

@@ -1,0 +1,43 @@
+"""Per-stream sequence numbers for pushed events: a client that sees a gap asks for a fresh snapshot.
+
+With Redis, the numbers live in Redis (shared by every server and worker); in embedded mode (one process)
+an in-process counter does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import defaultdict
+from functools import cache
+
+from django.conf import settings
+
+KEY = "centralino:seq:{stream}"
+
+
+@cache
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+_local: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
+_local_last: dict[str, int] = defaultdict(int)
+_lock = threading.Lock()
+
+
+def next_seq(stream: str) -> int:
+    if settings.REDIS_URL:
+        return int(_redis().incr(KEY.format(stream=stream)))
+    with _lock:
+        _local_last[stream] = next(_local[stream])
+        return _local_last[stream]
+
+
+def current_seq(stream: str) -> int:
+    if settings.REDIS_URL:
+        return int(_redis().get(KEY.format(stream=stream)) or 0)
+    with _lock:
+        return _local_last[stream]
