@@ -35,3 +35,20 @@ def test_channel_layer_is_redis_and_delivers():
 def test_celery_uses_redis_broker_and_is_not_eager():
     assert celery_app.conf.broker_url.startswith("redis://")
     assert settings.CELERY_TASK_ALWAYS_EAGER is False
+
+
+def test_an_idle_websocket_survives_longer_than_the_redis_read_timeout():
+    """Regression: channels-redis with redis-py 8 raised TimeoutError after 5 s of silence, killing every
+    idle consumer (a wallboard with nothing happening). redis-py is pinned below 6 for that."""
+    import asyncio
+
+    layer = get_channel_layer()
+
+    async def idle():
+        channel = await layer.new_channel()
+        try:
+            await asyncio.wait_for(layer.receive(channel), 6.5)
+        except TimeoutError:
+            return "quiet"
+
+    assert async_to_sync(idle)() == "quiet"
