@@ -6,7 +6,7 @@ PYTEST_WORKERS ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/centralino
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install services lint messages bench bench-% clean
+.PHONY: run test install services browser lint messages bench bench-% clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ run: install
 	bash scripts/run.sh
 
 ## make test: every test, against the real PostgreSQL and Redis (started here when they are down).
-test: install services
+test: install services browser
 	$(PY) -m ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(PY) manage.py makemigrations --check --dry-run
@@ -29,6 +29,11 @@ test: install services
 
 services:
 	bash scripts/services.sh
+
+## The browser tests drive Debian's Chromium (Playwright never downloads a browser of its own here).
+browser:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: install
 	$(PY) -m ruff check .

@@ -29,7 +29,7 @@ ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 PASSWORD = factories.PASSWORD
 WAIT = 15_000  # ms
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium missing")]
+pytestmark = pytest.mark.browser  # no skip: `make test` installs Chromium, and a missing one must fail
 
 
 def free_port() -> int:

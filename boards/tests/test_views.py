@@ -1,0 +1,58 @@
+"""Console sign-in and buttons, wallboard buttons: input checks, scoping, languages."""
+
+import pytest
+from django.urls import reverse
+
+from agents.models import Operator
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def signed_in(client, account, op):
+    response = client.post(reverse("console-login"), {"account": account.slug, "login": op.login,
+                                                      "password": factories.PASSWORD})
+    assert response.status_code == 302 and response.url == reverse("console")
+
+
+def test_console_sign_in_and_actions(client):
+    account = factories.make_account()
+    op = factories.make_operator(account)
+    reason = factories.make_pause_reason(account, "Lunch")
+    assert client.get(reverse("console")).url == reverse("console-login")
+    bad = client.post(reverse("console-login"), {"account": account.slug, "login": op.login, "password": "nope"})
+    assert "Wrong company code, login or password." in bad.content.decode()
+    assert client.post(reverse("console-action"), {"action": "login"}, content_type="application/json"
+                       ).status_code == 401
+    signed_in(client, account, op)
+    assert client.get(reverse("console")).status_code == 200
+    act = lambda **body: client.post(reverse("console-action"), body, content_type="application/json")  # noqa: E731
+    assert act(action="login").json()["state"] == "available"
+    paused = act(action="pause", reason=reason.pk).json()
+    assert (paused["state"], paused["pause_reason"]) == ("paused", "Lunch")
+    refused = act(action="pause")
+    assert refused.status_code == 409 and refused.json()["code"] == "already_paused"
+    assert act(action="dance").status_code == 400
+    assert act(action="resume").json()["state"] == "available"
+    assert list(op.events.values_list("via", flat=True).distinct()) == ["console"]
+
+
+def test_wallboard_buttons_are_scoped(client):
+    mine, theirs = factories.make_account(), factories.make_account()
+    own, other = factories.make_operator(mine), factories.make_operator(theirs)
+    for op in (own, other):
+        from agents.actions import login_operator
+
+        login_operator(op.pk)
+    client.force_login(factories.make_supervisor(mine))
+    assert client.get(reverse("wallboard")).status_code == 200
+    post = lambda **body: client.post(reverse("wallboard-action"), body, content_type="application/json")  # noqa: E731
+    assert post(operator=other.pk, action="pause").status_code == 404
+    assert Operator.objects.get(pk=other.pk).state == "available"
+    assert post(operator=own.pk, action="pause").json()["pause_source"] == "supervisor"
+    assert post(operator=own.pk, action="logoff").json()["state"] == "logged_out"
+
+
+def test_pages_speak_italian(client):
+    page = client.get(reverse("console-login"), HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert "Codice azienda" in page and "Console operatore" in page
