@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from accounts.scoping import user_account
 from core.events import account_group, operator_group
 
-from .sequence import current_seq
+from .sequence import claim_stats, current_seq
 from .snapshots import console_snapshot, wallboard_snapshot
 
 PROTOCOL_VERSION = 1
@@ -105,14 +105,20 @@ class WallboardConsumer(StreamConsumer):
 
     async def centralino_event(self, message: dict[str, Any]) -> None:
         await super().centralino_event(message)
-        # Figures (waiting, service level…) follow from many rows: refresh them at most once a second.
-        if self.stats_task is None or self.stats_task.done():
-            self.stats_task = asyncio.create_task(self._send_stats_later())
+        # Figures (waiting, service level…) follow from many rows: one socket per account and second
+        # (whichever wins the Redis claim, on any server) computes them once and sends them to the group.
+        if (self.stats_task is None or self.stats_task.done()) and await database_sync_to_async(claim_stats)(
+                self.account_id):
+            self.stats_task = asyncio.create_task(self._publish_stats_later())
 
-    async def _send_stats_later(self) -> None:
+    async def _publish_stats_later(self) -> None:
         await asyncio.sleep(STATS_DEBOUNCE_SECONDS)
         data = await database_sync_to_async(self.build_snapshot)()
-        await self.send_json({"type": "stats", "v": PROTOCOL_VERSION, "stream": self.stream, "data": data})
+        await self.channel_layer.group_send(self.stream, {"type": "centralino.stats", "data": data})
+
+    async def centralino_stats(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "stats", "v": PROTOCOL_VERSION, "stream": self.stream,
+                              "data": message["data"]})
 
     async def disconnect(self, code: int) -> None:
         if self.stats_task is not None:

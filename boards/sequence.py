@@ -41,3 +41,19 @@ def current_seq(stream: str) -> int:
         return int(_redis().get(KEY.format(stream=stream)) or 0)
     with _lock:
         return _local_last[stream]
+
+
+_claims: dict[int, float] = {}
+
+
+def claim_stats(account_id: int, window_ms: int = 1000) -> bool:
+    """True for exactly one caller per account and window, across every server (Redis SET NX PX)."""
+    if settings.REDIS_URL:
+        return bool(_redis().set(f"centralino:stats:{account_id}", 1, nx=True, px=window_ms))
+    import time
+
+    with _lock:
+        if time.monotonic() - _claims.get(account_id, -1e9) < window_ms / 1000:
+            return False
+        _claims[account_id] = time.monotonic()
+        return True

@@ -39,7 +39,7 @@ def test_celery_uses_redis_broker_and_is_not_eager():
 
 def test_an_idle_websocket_survives_longer_than_the_redis_read_timeout():
     """Regression: channels-redis with redis-py 8 raised TimeoutError after 5 s of silence, killing every
-    idle consumer (a wallboard with nothing happening). redis-py is pinned below 6 for that."""
+    idle consumer (a wallboard with nothing happening). redis-py is pinned below 8 for that."""
     import asyncio
 
     layer = get_channel_layer()

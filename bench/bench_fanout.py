@@ -1,0 +1,182 @@
+"""Benchmark `fanout`: 1,000 WebSocket clients on the supervisor streams of 10 accounts (100 each); a burst of
+operator state changes; p50/p99 from each action's commit to its delivery at every client, beside a bare
+Channels consumer doing the same group fan-out on the same server in the same run.
+Target: p99 ≤ 1.25 × the bare fan-out's p99, and no client misses an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10"))
+CLIENTS_EACH = int(os.environ.get("BENCH_CLIENTS_EACH", "100"))
+OPERATORS_EACH = 5
+CYCLES = int(os.environ.get("BENCH_CYCLES", "2"))  # each cycle: login, pause, resume, log off
+
+
+# --- the client process --------------------------------------------------------------------------------------
+async def clients_main(url: str, spec: list[dict], expected_each: int, mode: str) -> None:
+    import websockets
+
+    received: list[list[tuple[str, float]]] = [[] for _ in spec]
+    ready = 0
+
+    async def client(i: int, target: dict) -> None:
+        nonlocal ready
+        headers = {"Origin": "http://127.0.0.1", "Cookie": target.get("cookie", "")}
+        async with websockets.connect(f"{url}{target['path']}", additional_headers=headers,
+                                      max_size=None, open_timeout=60) as ws:
+            if mode == "ours":
+                await ws.recv()  # the snapshot
+            ready += 1
+            while len(received[i]) < expected_each:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=60)
+                except (TimeoutError, websockets.ConnectionClosed):
+                    return
+                now = time.time()
+                msg = json.loads(raw)
+                if mode == "ours" and msg.get("type") != "operator.state":
+                    continue
+                key = f"{msg['operator']['id']}|{msg['operator']['since']}" if mode == "ours" else msg["key"]
+                received[i].append((key, now))
+
+    tasks = [asyncio.create_task(client(i, t)) for i, t in enumerate(spec)]
+    while ready < len(spec):
+        await asyncio.sleep(0.1)
+        if all(t.done() for t in tasks):
+            break
+    print("READY", flush=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print(json.dumps(received), flush=True)
+
+
+# --- the benchmark ---------------------------------------------------------------------------------------------
+def main() -> None:
+    from bench.common import ROOT, fresh_django, write_result
+
+    url_db = fresh_django("fanout")
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from agents import actions
+    from core.events import publisher
+    from tests import factories
+
+    accounts, cookies, operators = [], [], []
+    for _ in range(ACCOUNTS):
+        account = factories.make_account()
+        user = factories.make_supervisor(account)
+        store = SessionStore()
+        store.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+                      HASH_SESSION_KEY: user.get_session_auth_hash()})
+        store.create()
+        accounts.append(account)
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={store.session_key}")
+        operators.append([factories.make_operator(account) for _ in range(OPERATORS_EACH)])
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url_db, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                               "bench.fanout_asgi:application"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        events_each = OPERATORS_EACH * 4 * CYCLES
+        url = f"ws://127.0.0.1:{port}"
+
+        def run_clients(mode: str, spec: list[dict]) -> subprocess.Popen:
+            proc = subprocess.Popen([sys.executable, __file__, "clients", url, mode, str(events_each)],
+                                    cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            proc.stdin.write(json.dumps(spec))
+            proc.stdin.close()
+            line = proc.stdout.readline()
+            if line.strip() != "READY":
+                raise SystemExit(f"clients did not connect: {line!r}")
+            return proc
+
+        # 1. The product: wallboard streams; the burst is real actions (commit, then push).
+        spec = [{"path": "/ws/wallboard/", "cookie": cookies[a]} for a in range(ACCOUNTS) for _ in range(CLIENTS_EACH)]
+        proc = run_clients("ours", spec)
+        sent: dict[str, float] = {}
+        steps = (actions.login_operator, actions.pause_operator, actions.resume_operator, actions.logoff_operator)
+        for _ in range(CYCLES):
+            for step in steps:
+                for a in range(ACCOUNTS):
+                    for op in operators[a]:
+                        changed = step(op.pk)
+                        sent[f"{changed.pk}|{changed.state_changed_at.isoformat()}"] = time.time()
+        publisher.flush(30)
+        ours = json.loads(proc.stdout.read().strip().splitlines()[-1])
+        proc.wait()
+
+        # 2. The baseline: a bare consumer and plain group_send of the same number of events.
+        spec = [{"path": f"/ws/bare/{a}/"} for a in range(ACCOUNTS) for _ in range(CLIENTS_EACH)]
+        proc = run_clients("bare", spec)
+        layer = get_channel_layer()
+        bare_sent: dict[str, float] = {}
+
+        async def burst():
+            for n in range(events_each):
+                for a in range(ACCOUNTS):
+                    key = f"{a}-{n}"
+                    bare_sent[key] = time.time()
+                    await layer.group_send(f"bare.{a}", {"type": "bare.event", "event": {"key": key, "type": "x"}})
+
+        async_to_sync(burst)()
+        bare = json.loads(proc.stdout.read().strip().splitlines()[-1])
+        proc.wait()
+    finally:
+        server.terminate()
+        server.wait()
+
+    def latencies(received, sent_at):
+        out, missing = [], 0
+        for rows in received:
+            missing += events_each - len(rows)
+            out += [(t - sent_at[k]) * 1000 for k, t in rows if k in sent_at]
+        return out, missing
+
+    ours_ms, ours_missing = latencies(ours, sent)
+    bare_ms, bare_missing = latencies(bare, bare_sent)
+
+    def pct(values, q):
+        return round(statistics.quantiles(values, n=100)[q - 1], 2) if len(values) > 1 else None
+
+    figures = {"clients": ACCOUNTS * CLIENTS_EACH, "accounts": ACCOUNTS, "events_per_stream": events_each,
+               "ours": {"p50_ms": pct(ours_ms, 50), "p99_ms": pct(ours_ms, 99), "deliveries": len(ours_ms),
+                        "missed": ours_missing},
+               "bare": {"p50_ms": pct(bare_ms, 50), "p99_ms": pct(bare_ms, 99), "deliveries": len(bare_ms),
+                        "missed": bare_missing}}
+    ratio = (figures["ours"]["p99_ms"] / figures["bare"]["p99_ms"]) if figures["bare"]["p99_ms"] else None
+    figures["p99_ratio"] = round(ratio, 3) if ratio else None
+    met = ratio is not None and ratio <= 1.25 and ours_missing == 0
+    write_result("fanout", figures, {"p99_ratio": "<= 1.25", "missed": 0}, met,
+                 f"{figures['clients']} clients: p50 {figures['ours']['p50_ms']} ms / p99 {figures['ours']['p99_ms']} "
+                 f"ms vs bare p50 {figures['bare']['p50_ms']} / p99 {figures['bare']['p99_ms']} ms "
+                 f"(ratio {figures['p99_ratio']}, target <= 1.25); missed {ours_missing}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "clients":
+        asyncio.run(clients_main(sys.argv[2], json.loads(sys.stdin.read()), int(sys.argv[4]), sys.argv[3]))
+    else:
+        main()
