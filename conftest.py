@@ -30,3 +30,14 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def clock():
+    """The injectable clock, frozen at a Monday 10:00 in Rome; tests move it forward explicitly."""
+    from acd.tests.switch import start_clock
+    from core.clock import use_clock
+
+    clock = start_clock()
+    with use_clock(clock):
+        yield clock

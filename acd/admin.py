@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AccountScopedAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import Call, CallEvent, Offer
 
@@ -35,7 +35,7 @@ class CallEventInline(ReadOnlyInline):
 
 
 @admin.register(Call)
-class CallAdmin(AccountScopedAdmin):
+class CallAdmin(ReadOnlyAdmin):
     """Calls are written by the ACD only: the admin shows them, with their offers and queue log."""
 
     list_display = ["arrived_at", "caller", "dialed", "service", "state", "outcome", "operator", "wait_seconds",
@@ -48,12 +48,3 @@ class CallAdmin(AccountScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return [f.name for f in Call._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AccountScopedAdmin
+from core.admin import AccountScopedAdmin, ReadOnlyAdmin
 from core.errors import ActionError
 
 from . import actions
@@ -70,18 +70,9 @@ class OperatorAdmin(AccountScopedAdmin):
 
 
 @admin.register(OperatorEvent)
-class OperatorEventAdmin(AccountScopedAdmin):
+class OperatorEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "operator", "from_state", "to_state", "pause_source", "reason", "via", "call_id"]
     list_filter = ["to_state", "via", "account"]
     search_fields = ["operator__name", "operator__login"]
     list_select_related = ["operator"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

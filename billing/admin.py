@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AccountScopedAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import ChannelLease, Invoice, InvoiceLine, LimitRefusal, Plan
 
@@ -23,17 +22,6 @@ class PlanAdmin(admin.ModelAdmin):
     has_view_permission = has_change_permission = has_add_permission = has_delete_permission = (
         lambda self, request, obj=None: request.user.is_superuser
     )
-
-
-class ReadOnlyAdmin(AccountScopedAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class InvoiceLineInline(admin.TabularInline):

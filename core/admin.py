@@ -72,3 +72,16 @@ class AccountScopedAdmin(AccountScopedMixin, admin.ModelAdmin):
 
 class AccountScopedInline(AccountScopedMixin):
     pass
+
+
+class ReadOnlyAdmin(AccountScopedAdmin):
+    """Records that only actions write (logs, calls, leases, invoices): shown, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

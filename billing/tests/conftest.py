@@ -1,15 +1,7 @@
 import pytest
 
-from acd.tests.switch import Switch, start_clock
-from core.clock import use_clock
+from acd.tests.switch import Switch
 from tests import factories
-
-
-@pytest.fixture
-def clock():
-    clock = start_clock()
-    with use_clock(clock):
-        yield clock
 
 
 @pytest.fixture
