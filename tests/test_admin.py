@@ -175,3 +175,10 @@ def test_admin_speaks_italian(client):
     assert "Operatori" in page
     assert "In pausa" in client.get(admin_url(Operator, "changelist") + "?state=paused",
                                     HTTP_ACCEPT_LANGUAGE="it").content.decode()
+
+
+def test_admin_home_links_the_setup_wallboard_and_console(client):
+    client.force_login(factories.make_supervisor(factories.make_account()))
+    page = client.get(reverse("admin:index")).content.decode()
+    for name in ("wallboard", "console-login", "admin:accounts_account_my_setup"):
+        assert f'href="{reverse(name)}"' in page
