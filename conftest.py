@@ -41,3 +41,29 @@ def clock():
     clock = start_clock()
     with use_clock(clock):
         yield clock
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """A request with Accept-Language: it leaves Italian active on the thread; each test starts in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_redis_namespace(worker_id):
+    """Parallel workers share one Redis: give each its own channel-layer prefix and sequence keys, so
+    account.1 of one worker's database never meets account.1 of another's."""
+    from channels.layers import channel_layers
+    from django.conf import settings
+
+    prefix = f"centralino-test-{worker_id}"
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = prefix
+    channel_layers.backends.clear()
+    import os
+
+    os.environ["CHANNELS_PREFIX"] = prefix  # for the servers the browser tests start
+    yield

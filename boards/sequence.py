@@ -13,7 +13,10 @@ from functools import cache
 
 from django.conf import settings
 
-KEY = "centralino:seq:{stream}"
+
+def _key(stream: str) -> str:
+    prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "centralino")
+    return f"{prefix}:seq:{stream}"
 
 
 @cache
@@ -30,7 +33,7 @@ _lock = threading.Lock()
 
 def next_seq(stream: str) -> int:
     if settings.REDIS_URL:
-        return int(_redis().incr(KEY.format(stream=stream)))
+        return int(_redis().incr(_key(stream)))
     with _lock:
         _local_last[stream] = next(_local[stream])
         return _local_last[stream]
@@ -38,7 +41,7 @@ def next_seq(stream: str) -> int:
 
 def current_seq(stream: str) -> int:
     if settings.REDIS_URL:
-        return int(_redis().get(KEY.format(stream=stream)) or 0)
+        return int(_redis().get(_key(stream)) or 0)
     with _lock:
         return _local_last[stream]
 
@@ -49,7 +52,8 @@ _claims: dict[int, float] = {}
 def claim_stats(account_id: int, window_ms: int = 1000) -> bool:
     """True for exactly one caller per account and window, across every server (Redis SET NX PX)."""
     if settings.REDIS_URL:
-        return bool(_redis().set(f"centralino:stats:{account_id}", 1, nx=True, px=window_ms))
+        prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "centralino")
+        return bool(_redis().set(f"{prefix}:stats:{account_id}", 1, nx=True, px=window_ms))
     import time
 
     with _lock:
