@@ -16,6 +16,7 @@ import asyncio
 import atexit
 import json
 import logging
+import os
 import queue
 import threading
 from typing import Any
@@ -38,6 +39,11 @@ class Publisher:
     """A daemon thread that sends queued events to the channel layer in order."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        """Fresh queue, lock and thread: at start, and in a forked child (a thread does not survive a fork,
+        and a lock or queue it held would stay held there forever)."""
         self._queue: queue.Queue[tuple[list[str], dict[str, Any]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -92,6 +98,7 @@ class Publisher:
 
 publisher = Publisher()
 atexit.register(publisher.flush)
+os.register_at_fork(after_in_child=publisher._reset)
 
 
 def send_event_on_commit(groups: list[str], payload: dict[str, Any]) -> None:
