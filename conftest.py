@@ -49,6 +49,9 @@ def _english():
     from django.utils import translation
 
     translation.activate("en")
+    from boards.consumers import _board_snapshots
+
+    _board_snapshots.clear()  # ids repeat across tests' flushed databases; never in production
     yield
     translation.deactivate()
 

@@ -21,6 +21,7 @@ from .sequence import claim_stats, current_seq
 from .snapshots import console_snapshot, wallboard_snapshot
 
 PROTOCOL_VERSION = 1
+_board_snapshots: dict[str, tuple[int, dict[str, Any]]] = {}  # stream → (seq, snapshot), per server process
 STATS_DEBOUNCE_SECONDS = 1.0
 
 
@@ -47,12 +48,17 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_snapshot(self) -> None:
         seq = await database_sync_to_async(current_seq)(self.stream)
-        data = await database_sync_to_async(self.build_snapshot)()
+        data = await database_sync_to_async(self.snapshot_at)(seq)
         await self.send_json({"type": "snapshot", "v": PROTOCOL_VERSION, "stream": self.stream, "seq": seq,
                               "data": data})
 
     def build_snapshot(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def snapshot_at(self, seq: int) -> dict[str, Any]:
+        """A snapshot valid at `seq`. Streams shared by many sockets reuse one built at the same number:
+        no event has happened since, so it is still the truth (a connect storm costs one build)."""
+        return self.build_snapshot()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -102,6 +108,14 @@ class WallboardConsumer(StreamConsumer):
 
     def build_snapshot(self) -> dict[str, Any]:
         return wallboard_snapshot(self.account_id)
+
+    def snapshot_at(self, seq: int) -> dict[str, Any]:
+        cached = _board_snapshots.get(self.stream)
+        if cached is not None and cached[0] == seq:
+            return cached[1]
+        data = self.build_snapshot()
+        _board_snapshots[self.stream] = (seq, data)
+        return data
 
     async def centralino_event(self, message: dict[str, Any]) -> None:
         await super().centralino_event(message)
