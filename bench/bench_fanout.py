@@ -23,6 +23,14 @@ OPERATORS_EACH = 5
 CYCLES = int(os.environ.get("BENCH_CYCLES", "2"))  # each cycle: login, pause, resume, log off
 
 
+def raise_file_limit() -> None:
+    """1,000 sockets do not fit the usual soft limit of 1,024 open files: take the hard limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 # --- the client process --------------------------------------------------------------------------------------
 async def clients_main(url: str, spec: list[dict], expected_each: int, mode: str) -> None:
     import websockets
@@ -93,7 +101,7 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url_db, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
     server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                "bench.fanout_asgi:application"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_file_limit)
     try:
         for _ in range(300):
             with socket.socket() as s:
@@ -178,6 +186,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "clients":
+        raise_file_limit()
         asyncio.run(clients_main(sys.argv[2], json.loads(sys.stdin.read()), int(sys.argv[4]), sys.argv[3]))
     else:
         main()
