@@ -27,7 +27,7 @@ def raise_file_limit() -> None:
     """1,000 sockets do not fit the usual soft limit of 1,024 open files: take the hard limit."""
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
