@@ -58,13 +58,23 @@ async def clients_main(url: str, spec: list[dict], expected_each: int, mode: str
                 key = f"{msg['operator']['id']}|{msg['operator']['since']}" if mode == "ours" else msg["key"]
                 received[i].append((key, now))
 
-    tasks = [asyncio.create_task(client(i, t)) for i, t in enumerate(spec)]
+    errors: list[str] = []
+
+    async def guarded(i: int, target: dict) -> None:
+        try:
+            await client(i, target)
+        except Exception as exc:  # reported on stderr: a benchmark that hides its failures measures nothing
+            errors.append(repr(exc)[:200])
+
+    tasks = [asyncio.create_task(guarded(i, t)) for i, t in enumerate(spec)]
     while ready < len(spec):
         await asyncio.sleep(0.1)
         if all(t.done() for t in tasks):
             break
     print("READY", flush=True)
     await asyncio.gather(*tasks, return_exceptions=True)
+    if errors:
+        print(f"{len(errors)} clients failed, e.g. {errors[:3]}", file=sys.stderr, flush=True)
     print(json.dumps(received), flush=True)
 
 
@@ -99,7 +109,9 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url_db, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    # 1,000 sockets connecting at once queue for the session lookup: give the handshake more than 5 s.
     server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                               "--websocket_connect_timeout", "120",
                                "bench.fanout_asgi:application"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_file_limit)
     try:
