@@ -229,7 +229,6 @@ def on_leg_answered(event: port.LegAnswered, call: Call, work: Work) -> None:
         work.command(port.CancelLeg(call_ref=call.engine_ref, leg_ref=event.leg_ref))
         return
     end_offer(offer, OfferState.ANSWERED, work)
-    offer.ended_at = None
     op = Operator.objects.select_for_update(of=("self",)).get(pk=offer.operator_id)
     op.no_answer_streak = 0
     transition_locked(op, OperatorState.ON_CALL, via=Via.ACD, call_id=call.pk)
