@@ -92,7 +92,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="centralino")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="centralino"),
+                       # A board behind a burst must not drop events: room for 1,000 per socket.
+                       "capacity": env.int("CHANNELS_CAPACITY", default=1000)},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
