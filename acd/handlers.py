@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 
 from agents.actions import transition_locked
@@ -49,7 +50,7 @@ ABANDON_STATES = frozenset({CallState.OFFERED, CallState.WELCOME, CallState.COLL
 def _clean_number(raw: str) -> str:
     try:
         return normalize_e164(raw)
-    except Exception:
+    except ValidationError:  # not a phone number (an extension, "anonymous"): keep it as the engine sent it
         return raw.strip()
 
 

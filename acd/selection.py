@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from agents.choices import OperatorState
-from routing.choices import CodeUnavailableAction, Criterion
+from routing.choices import Criterion
 from routing.models import SKILL_MAX, SKILL_MIN, Service, ServiceMembership
 
 from .clockutil import period_start, start_of_day
@@ -118,6 +118,3 @@ def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
         return [], False
     return list(qs[:1]), False
 
-
-def code_unavailable_action(service: Service) -> str:
-    return service.code_unavailable_action or CodeUnavailableAction.FALLBACK

@@ -2,11 +2,10 @@
 forwards whatever is sent to it (the baseline the `fanout` benchmark compares the wallboard stream with)."""
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.routing import URLRouter
 from django.urls import path
 
 from callcenter.asgi import application as product
-from callcenter.asgi import django_asgi_app
 
 
 class BareConsumer(AsyncJsonWebsocketConsumer):
@@ -29,5 +28,3 @@ async def application(scope, receive, send):
     if scope["type"] == "websocket" and scope["path"].startswith("/ws/bare/"):
         return await bare(scope, receive, send)
     return await product(scope, receive, send)
-
-__all__ = ["ProtocolTypeRouter", "application", "django_asgi_app"]

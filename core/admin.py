@@ -70,10 +70,6 @@ class AccountScopedAdmin(AccountScopedMixin, admin.ModelAdmin):
         return ScopedForm
 
 
-class AccountScopedInline(AccountScopedMixin):
-    pass
-
-
 class ReadOnlyAdmin(AccountScopedAdmin):
     """Records that only actions write (logs, calls, leases, invoices): shown, never edited by hand."""
 

@@ -4,12 +4,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AccountScopedAdmin, AccountScopedInline
+from core.admin import AccountScopedAdmin, AccountScopedMixin
 
 from .models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prompt, Service, ServiceMembership
 
 
-class ServiceMembershipInline(AccountScopedInline, admin.TabularInline):
+class ServiceMembershipInline(AccountScopedMixin, admin.TabularInline):
     model = ServiceMembership
     extra = 1
     autocomplete_fields = ["operator"]

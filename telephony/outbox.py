@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import transaction
 
 from core.clock import now
@@ -41,7 +39,3 @@ def take_pending(account_id: int, limit: int = 500) -> list[Command]:
     OutboundCommand.objects.filter(pk__in=[r.pk for r in rows]).update(delivered_at=now())
     return [command_from_dict(r.payload) for r in rows]
 
-
-def pending_since(account_id: int, moment: dt.datetime) -> int:
-    return OutboundCommand.objects.filter(account_id=account_id, delivered_at__isnull=True,
-                                          created_at__gte=moment).count()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.core.exceptions import ValidationError
 
 from core.validators import normalize_e164
 from routing.choices import Criterion, OverflowAction
@@ -197,9 +198,10 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
     numbers = {}
     for i, n in enumerate(_req(doc, "numbers", "scenario") or []):
         where = f"numbers[{i}]"
+        raw_number = str(_req(n, "number", where))
         try:
-            number = normalize_e164(str(_req(n, "number", where)))
-        except Exception as exc:
+            number = normalize_e164(raw_number)
+        except ValidationError as exc:
             raise ScenarioError(f"{where}.number: {n.get('number')!r} is not an E.164 number") from exc
         if n.get("service") not in names:
             raise ScenarioError(f"{where}.service: no service named {n.get('service')!r}")
@@ -207,7 +209,10 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
     arrivals = []
     for i, a in enumerate(_req(doc, "arrivals", "scenario") or []):
         where = f"arrivals[{i}]"
-        number = normalize_e164(str(_req(a, "number", where)))
+        try:
+            number = normalize_e164(str(_req(a, "number", where)))
+        except ValidationError as exc:
+            raise ScenarioError(f"{where}.number: {a.get('number')!r} is not an E.164 number") from exc
         if number not in numbers:
             raise ScenarioError(f"{where}.number: {number} is not in numbers")
         rate = _req(a, "per_hour", where)

@@ -30,6 +30,7 @@ def office(**changes):
     ({"services": [{"name": "S", "criterion": "psychic"}]}, "services[0].criterion: 'psychic' is not one of"),
     ({"numbers": [{"number": "02 1234", "service": "Segreteria"}]}, "numbers[0].number"),
     ({"arrivals": [{"number": "+390245678901", "per_hour": [1, 2, 3]}]}, "give one rate or 24"),
+    ({"arrivals": [{"number": "0245678901", "per_hour": 5}]}, "arrivals[0].number: '0245678901' is not an E.164"),
     ({"start": "yesterday"}, "start: 'yesterday' is not an ISO date-time"),
     ({"colour": "blue"}, "unknown keys ['colour']"),
     ({"outbound": {"live": 0.5, "busy": 0.1}}, "outbound: the shares must add up to 1"),
