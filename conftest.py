@@ -16,7 +16,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if "postgresql" not in engine:
         raise pytest.UsageError(f"DATABASE_URL is not PostgreSQL (engine {engine}). {REAL_SERVICES_HELP}")
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    if "channels_redis" not in layer:
+    if "RedisChannelLayer" not in layer:
         raise pytest.UsageError(f"REDIS_URL is unset (channel layer {layer}). {REAL_SERVICES_HELP}")
     import redis
 
@@ -49,9 +49,10 @@ def _english():
     from django.utils import translation
 
     translation.activate("en")
-    from boards.consumers import _board_snapshots
+    from boards.consumers import _board_snapshots, _stats_gate
 
     _board_snapshots.clear()  # ids repeat across tests' flushed databases; never in production
+    _stats_gate.clear()
     yield
     translation.deactivate()
 

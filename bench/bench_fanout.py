@@ -49,7 +49,11 @@ async def clients_main(url: str, spec: list[dict], expected_each: int, mode: str
             while len(received[i]) < expected_each:
                 try:
                     raw = await asyncio.wait_for(ws.recv(), timeout=60)
-                except (TimeoutError, websockets.ConnectionClosed):
+                except TimeoutError:
+                    errors.append(f"client {i}: no event for 60 s after {len(received[i])}")
+                    return
+                except websockets.ConnectionClosed as exc:
+                    errors.append(f"client {i}: closed ({exc}) after {len(received[i])}")
                     return
                 now = time.time()
                 msg = json.loads(raw)
@@ -109,11 +113,12 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url_db, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    server_log = open(os.path.join(ROOT, "bench", "results", "fanout-server.log"), "w")  # noqa: SIM115
     # 1,000 sockets connecting at once queue for the session lookup: give the handshake more than 5 s.
     server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                "--websocket_connect_timeout", "120",
                                "bench.fanout_asgi:application"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_file_limit)
+                              stdout=subprocess.DEVNULL, stderr=server_log, preexec_fn=raise_file_limit)
     try:
         for _ in range(300):
             with socket.socket() as s:
@@ -176,6 +181,15 @@ def main() -> None:
         return out, missing
 
     ours_ms, ours_missing = latencies(ours, sent)
+    if ours_missing:  # which events, in send order, did short clients not get?
+        order = {k: n for n, k in enumerate(sent)}
+        by_account = {a: {f"{op.pk}|" for op in operators[a]} for a in range(ACCOUNTS)}
+        for i, rows in enumerate(ours):
+            if len(rows) < events_each:
+                a = i // CLIENTS_EACH
+                got = {k for k, _ in rows}
+                lost = sorted(order[k] for k in sent if k.split("|")[0] + "|" in by_account[a] and k not in got)
+                print(f"client {i} (account {a}) lost events #{lost} of {len(sent)}", file=sys.stderr)
     bare_ms, bare_missing = latencies(bare, bare_sent)
 
     def pct(values, q):

@@ -9,6 +9,7 @@ one account's board. A socket only ever joins its own principal's stream.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -17,11 +18,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from accounts.scoping import user_account
 from core.events import account_group, operator_group
 
+from .protocol import PROTOCOL_VERSION, encode
 from .sequence import claim_stats, current_seq
 from .snapshots import console_snapshot, wallboard_snapshot
 
-PROTOCOL_VERSION = 1
 _board_snapshots: dict[str, tuple[int, dict[str, Any]]] = {}  # stream → (seq, snapshot), per server process
+_stats_tasks: set[asyncio.Task] = set()  # running figure publications (a reference keeps each alive)
+_stats_gate: dict[int, float] = {}  # account → monotonic time before which this server does not try the claim
 STATS_DEBOUNCE_SECONDS = 1.0
 
 
@@ -49,8 +52,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
     async def send_snapshot(self) -> None:
         seq = await database_sync_to_async(current_seq)(self.stream)
         data = await database_sync_to_async(self.snapshot_at)(seq)
-        await self.send_json({"type": "snapshot", "v": PROTOCOL_VERSION, "stream": self.stream, "seq": seq,
-                              "data": data})
+        await self.send(text_data=encode("snapshot", self.stream, seq=seq, data=data))
 
     def build_snapshot(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -72,8 +74,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "v": PROTOCOL_VERSION, "code": "unknown_message"})
 
     async def centralino_event(self, message: dict[str, Any]) -> None:
-        await self.send_json({**message["event"], "v": PROTOCOL_VERSION, "stream": message["stream"],
-                              "seq": message["seq"]})
+        await self.send(text_data=message["text"])  # encoded once by the producer (boards.protocol)
 
 
 class ConsoleConsumer(StreamConsumer):
@@ -93,8 +94,6 @@ class ConsoleConsumer(StreamConsumer):
 
 class WallboardConsumer(StreamConsumer):
     """One account's floor, for its supervisors (staff users of that account)."""
-
-    stats_task: asyncio.Task | None = None
 
     async def principal(self) -> str | None:
         user = self.scope.get("user")
@@ -121,20 +120,24 @@ class WallboardConsumer(StreamConsumer):
         await super().centralino_event(message)
         # Figures (waiting, service level…) follow from many rows: one socket per account and second
         # (whichever wins the Redis claim, on any server) computes them once and sends them to the group.
-        if (self.stats_task is None or self.stats_task.done()) and await database_sync_to_async(claim_stats)(
-                self.account_id):
-            self.stats_task = asyncio.create_task(self._publish_stats_later())
-
-    async def _publish_stats_later(self) -> None:
-        await asyncio.sleep(STATS_DEBOUNCE_SECONDS)
-        data = await database_sync_to_async(self.build_snapshot)()
-        await self.channel_layer.group_send(self.stream, {"type": "centralino.stats", "data": data})
+        # The local gate keeps the other sockets of this server off Redis: a burst to 100 boards costs one
+        # claim per server and second, not one per socket and event.
+        moment = time.monotonic()
+        if _stats_gate.get(self.account_id, 0.0) > moment:
+            return
+        _stats_gate[self.account_id] = moment + STATS_DEBOUNCE_SECONDS
+        if await database_sync_to_async(claim_stats)(self.account_id):
+            # Not tied to this socket: if it closes within the second, the board's other sockets still get
+            # the figures.
+            task = asyncio.create_task(_publish_stats_later(self.channel_layer, self.stream, self.account_id))
+            _stats_tasks.add(task)
+            task.add_done_callback(_stats_tasks.discard)
 
     async def centralino_stats(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "stats", "v": PROTOCOL_VERSION, "stream": self.stream,
-                              "data": message["data"]})
+        await self.send(text_data=message["text"])
 
-    async def disconnect(self, code: int) -> None:
-        if self.stats_task is not None:
-            self.stats_task.cancel()
-        await super().disconnect(code)
+
+async def _publish_stats_later(layer: Any, stream: str, account_id: int) -> None:
+    await asyncio.sleep(STATS_DEBOUNCE_SECONDS)
+    data = await database_sync_to_async(wallboard_snapshot)(account_id)
+    await layer.group_send(stream, {"type": "centralino.stats", "text": encode("stats", stream, data=data)})

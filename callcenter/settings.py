@@ -91,9 +91,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis, fixed so a closing socket cannot lose another socket's message (see the module).
+            "BACKEND": "core.channel_layer.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="centralino"),
-                       # A board behind a burst must not drop events: room for 1,000 per socket.
+                       # A server behind a burst must not drop events: the limit counts the messages waiting
+                       # for one server process (all its sockets share one Redis queue) and for one socket.
                        "capacity": env.int("CHANNELS_CAPACITY", default=1000)},
         }
     }
@@ -185,7 +187,8 @@ TELEPHONY_BACKEND = env.str("TELEPHONY_BACKEND", default="simulator")
 
 # Timers are database timestamps swept every second (never Celery ETAs: Redis redelivery runs those twice).
 CELERY_BEAT_SCHEDULE = {
-    "acd-sweep-timers": {"task": "acd.tasks.sweep_timers_task", "schedule": 1.0},
+    # A sweep still queued after 5 s is dropped: the next one, a second later, does the same work.
+    "acd-sweep-timers": {"task": "acd.tasks.sweep_timers_task", "schedule": 1.0, "options": {"expires": 5}},
 }
 # A held channel whose call shows no sign of life for this long is freed by the reconciler.
 CHANNEL_LEASE_SECONDS = env.int("CHANNEL_LEASE_SECONDS", default=4 * 3600)

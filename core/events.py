@@ -86,12 +86,12 @@ class Publisher:
 
     @staticmethod
     async def _send(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
+        from boards.protocol import relay_message
         from boards.sequence import next_seq
 
         for group in groups:
             try:
-                message = {"type": "centralino.event", "event": payload, "stream": group, "seq": next_seq(group)}
-                await layer.group_send(group, message)
+                await layer.group_send(group, relay_message(group, next_seq(group), payload))
             except Exception:  # a push is derived state: the database stays right
                 log.exception("could not push %s to %s", payload.get("type"), group)
 

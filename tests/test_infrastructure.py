@@ -19,7 +19,9 @@ def test_database_is_postgresql():
 
 def test_channel_layer_is_redis_and_delivers():
     layer = get_channel_layer()
-    assert type(layer).__module__.startswith("channels_redis")
+    from channels_redis.core import RedisChannelLayer
+
+    assert isinstance(layer, RedisChannelLayer)
 
     async def roundtrip():
         channel = await layer.new_channel()
@@ -52,3 +54,10 @@ def test_an_idle_websocket_survives_longer_than_the_redis_read_timeout():
             return "quiet"
 
     assert async_to_sync(idle)() == "quiet"
+
+
+def test_every_periodic_task_is_a_registered_task():
+    """Beat sends tasks by name: a name with no task behind it is silently never run (it was, once)."""
+    celery_app.loader.import_default_modules()
+    missing = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] not in celery_app.tasks]
+    assert not missing, f"beat schedules tasks that do not exist: {missing}"

@@ -1,5 +1,7 @@
 """Events leave only after commit, and reach the real Redis channel layer."""
 
+import json
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -39,7 +41,8 @@ def test_presence_change_reaches_operator_and_account_groups():
     for channel in (op_channel, board_channel):
         message = receive(layer, channel)
         assert message["type"] == "centralino.event"
-        event = message["event"]
+        event = json.loads(message["text"])
+        assert event["v"] == 1 and event["seq"] == message["seq"] >= 1
         assert (event["type"], event["operator"]["id"], event["operator"]["state"], event["previous"]) == (
             "operator.state", op.pk, "available", "logged_out")
 

@@ -1,0 +1,81 @@
+"""The Redis channel layer, with one fix: a socket closing at the wrong moment no longer loses other
+sockets' messages.
+
+channels-redis keeps one Redis queue per server process. Whichever consumer holds its receive lock runs the
+`BZPOPMIN` for every socket of that server and sorts what it took into their buffers. If that consumer's
+socket closes while the poll is in flight, its task is cancelled; Redis has already popped the message and
+the reply is dropped with the cancelled task (django/channels_redis#366, django/channels#1683). On a
+wallboard that is a whole board missing an operator's change because some other tab closed; the benchmark
+`fanout` showed it as one event lost for all 20 sockets of an account.
+
+Here one pump task per event loop polls the server's queue and fills the sockets' buffers; a socket only
+waits on its own buffer, and cancelling that wait cannot lose anything. If the pump fails (Redis went away)
+every waiting socket gets the error, as it would have from channels-redis: the consumers close, the
+browsers reconnect and start again from a snapshot (group memberships may be gone with Redis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer as UpstreamRedisChannelLayer
+
+log = logging.getLogger(__name__)
+
+
+class RedisChannelLayer(UpstreamRedisChannelLayer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pumps: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        if "!" not in channel:  # a named channel, read straight from Redis: nothing shared to protect
+            return await super().receive(channel)
+        assert self.require_valid_channel_name(channel)
+        pump = self._pump_for(self.non_local_name(channel))
+        buffer = self.receive_buffer[channel]
+        if buffer.empty():
+            getter = asyncio.ensure_future(buffer.get())
+            try:
+                await asyncio.wait({getter, pump}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()  # asyncio.Queue.get leaves the item in place when cancelled
+            if not getter.done() or getter.cancelled():
+                pump.result()  # the pump died: raise its error in this socket's consumer
+                raise RuntimeError("channel-layer pump stopped")
+            message = getter.result()
+        else:
+            message = buffer.get_nowait()
+        if buffer.empty() and self.receive_buffer.get(channel) is buffer:
+            del self.receive_buffer[channel]  # as channels-redis does: a closed socket leaves no buffer behind
+        return message
+
+    def _pump_for(self, server_channel: str) -> asyncio.Task:
+        loop = asyncio.get_running_loop()
+        pump = self._pumps.get(loop)
+        if pump is None or pump.done():
+            if any(other.is_running() and not task.done() for other, task in self._pumps.items() if other is not loop):
+                raise RuntimeError("Two event loops are trying to receive() on one channel layer at once!")
+            for old in [other for other, task in self._pumps.items() if task.done() or other.is_closed()]:
+                del self._pumps[old]
+            pump = self._pumps[loop] = loop.create_task(self._pump(server_channel))
+        return pump
+
+    async def close_pools(self) -> None:
+        """Stop this loop's pump before its connections close under it (shutdown, `flush()`)."""
+        pump = self._pumps.pop(asyncio.get_running_loop(), None)
+        if pump is not None and not pump.done():
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+        await super().close_pools()
+
+    async def _pump(self, server_channel: str) -> None:
+        """Poll this server's queue for as long as the loop runs; sort each message into its sockets'
+        buffers. Only the loop's end cancels it."""
+        while True:
+            targets, message = await self.receive_single(server_channel)
+            for target in targets if isinstance(targets, list) else [targets]:
+                self.receive_buffer[target].put_nowait(message)

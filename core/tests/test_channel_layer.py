@@ -1,0 +1,85 @@
+"""The channel layer on the real Redis: a socket closing mid-poll loses nothing for the others, and a lost
+Redis reaches every waiting socket as an error (so browsers reconnect and take a fresh snapshot)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+from core.channel_layer import RedisChannelLayer
+
+
+def make_layer(url: str | None = None, prefix: str | None = None) -> RedisChannelLayer:
+    return RedisChannelLayer(hosts=[url or settings.REDIS_URL], prefix=prefix or f"layer-test-{uuid.uuid4().hex}")
+
+
+def test_a_socket_closing_while_its_server_polls_redis_loses_nothing_for_the_others():
+    """Two sockets of one server in one group; the first one's task is the one waiting on Redis when the
+    message lands, and it is cancelled (its browser closed) before it could read the reply."""
+    server = make_layer()
+
+    async def scenario():
+        closing, staying = await server.new_channel(), await server.new_channel()
+        for channel in (closing, staying):
+            await server.group_add("board", channel)
+        first = asyncio.ensure_future(server.receive(closing))
+        await asyncio.sleep(0.3)  # the poll is now blocked in BZPOPMIN
+        second = asyncio.ensure_future(server.receive(staying))
+        await asyncio.sleep(0.1)
+
+        def other_process_sends():  # another process's layer, on its own loop
+            async def send():
+                other = make_layer(prefix=server.prefix)
+                await other.group_send("board", {"type": "board.event", "n": 1})
+                await other.close_pools()
+
+            asyncio.run(send())
+
+        sender = threading.Thread(target=other_process_sends)
+        sender.start()
+        sender.join()  # this loop is blocked throughout: Redis's reply waits unread in the socket
+        time.sleep(0.2)
+        first.cancel()
+        received = await asyncio.wait_for(second, 5)
+        await server.flush()
+        return received
+
+    assert async_to_sync(scenario)() == {"type": "board.event", "n": 1}
+
+
+def test_losing_redis_raises_in_every_waiting_socket():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    redis_process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        server = make_layer(url=f"redis://127.0.0.1:{port}/0")
+
+        async def scenario():
+            channels = [await server.new_channel() for _ in range(3)]
+            waits = [asyncio.ensure_future(server.receive(channel)) for channel in channels]
+            await asyncio.sleep(0.3)
+            redis_process.kill()
+            results = await asyncio.wait_for(asyncio.gather(*waits, return_exceptions=True), 10)
+            return results
+
+        results = async_to_sync(scenario)()
+    finally:
+        redis_process.kill()
+        redis_process.wait()
+    assert len(results) == 3
+    assert all(isinstance(result, Exception) for result in results), results
