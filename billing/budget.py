@@ -29,6 +29,8 @@ from .models import ChannelLease, ChannelUsage, LeaseRepair, LimitRefusal
 
 REACH_PLAN_LIMIT = "REACH_PLAN_LIMIT"
 MAX_DEPTH = 8  # accounts nest reseller → client; deeper chains are refused as a configuration error
+# PostgreSQL takes the single-statement paths; tests set this to run the portable ones on PostgreSQL too.
+PORTABLE_ONLY = False
 
 
 def lease_seconds() -> int:
@@ -78,6 +80,14 @@ def acquire(call, direction: str) -> Account | None:
 
     Must run inside the caller's transaction (the ACD's), so the lease and the call commit together.
     """
+    if connection.vendor == "postgresql" and not PORTABLE_ONLY:
+        return _acquire_in_one_statement(call, direction)
+    return _acquire_portable(call, direction)
+
+
+def _acquire_portable(call, direction: str) -> Account | None:
+    """Statement by statement (any database; embedded mode): the chain, one conditional upsert per account
+    in id order inside a savepoint, then the lease."""
     links = chain_of(call.account_id)
     ordered = sorted(links, key=lambda link: link.account_id)
     if len(ordered) == 1:
@@ -100,6 +110,90 @@ def acquire(call, direction: str) -> Account | None:
     return None
 
 
+def _acquire_in_one_statement(call, direction: str) -> Account | None:
+    """The same decision in one round trip (PostgreSQL): walk the chain, lock its counters in id order,
+    and either count the call on every one of them and write the lease, or write the refusal naming the
+    first full account. A counter row that does not exist yet is created once, then the statement runs
+    again."""
+    at = now()
+    params = {"account": call.account_id, "call": call.pk, "direction": direction, "at": at,
+              "expires": at + dt.timedelta(seconds=lease_seconds()), "ref": call.engine_ref,
+              "depth": MAX_DEPTH + 1}
+    for _attempt in range(2):
+        complete, fits, full_id, depth = _run_prepared(_ACQUIRE_SQL, params)
+        if depth is None or depth > MAX_DEPTH:
+            raise ValueError("reseller chain too deep" if depth else f"no account {call.account_id}")
+        if complete:
+            return None if fits else Account.objects.get(pk=full_id)
+        with connection.cursor() as cur:  # first call of an account (or of a new reseller): create counters
+            cur.execute(_SEED_SQL, params)
+    raise RuntimeError(f"channel counters of account {call.account_id} could not be created")
+
+
+def _run_prepared(sql: str, params: dict) -> tuple:
+    """Run one of the budget's statements as a server-side prepared statement: PostgreSQL plans it once per
+    connection instead of on every call (planning this chain of CTEs costs more than running it)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(sql, params, prepare=True)
+        return cur.fetchone()
+
+
+_CHAIN_CTE = """
+WITH RECURSIVE chain AS (
+    SELECT a.id, a.parent_id, p.included_channels + a.extra_channels AS lim, 1 AS depth
+      FROM accounts_account a JOIN billing_plan p ON p.id = a.plan_id
+     WHERE a.id = %(account)s
+    UNION ALL
+    SELECT a.id, a.parent_id, p.included_channels + a.extra_channels, c.depth + 1
+      FROM chain c JOIN accounts_account a ON a.id = c.parent_id JOIN billing_plan p ON p.id = a.plan_id
+     WHERE c.depth < %(depth)s
+)"""
+
+_SEED_SQL = _CHAIN_CTE + """
+INSERT INTO billing_channelusage (account_id, in_use) SELECT id, 0 FROM chain ORDER BY id
+ON CONFLICT (account_id) DO NOTHING"""
+
+# `locked` takes the counters' row locks in ascending id order (LockRows above the Sort), so acquirers that
+# share a reseller queue instead of deadlocking, and reads each counter's latest committed value. The
+# counters move only if every one of them has room; otherwise the refusal names the first full one.
+_ACQUIRE_SQL = _CHAIN_CTE + """,
+locked AS (
+    SELECT u.account_id, u.in_use, c.lim
+      FROM billing_channelusage u JOIN chain c ON c.id = u.account_id
+     ORDER BY u.account_id
+       FOR UPDATE OF u
+),
+verdict AS (
+    SELECT count(*) = (SELECT count(*) FROM chain) AS complete,
+           coalesce(bool_and(in_use < lim), false) AS fits,
+           min(account_id) FILTER (WHERE in_use >= lim) AS full_id,
+           (SELECT max(depth) FROM chain) AS depth
+      FROM locked
+),
+counted AS (
+    UPDATE billing_channelusage u SET in_use = u.in_use + 1
+      FROM locked, verdict
+     WHERE u.account_id = locked.account_id AND verdict.complete AND verdict.fits
+    RETURNING u.account_id
+),
+lease AS (
+    INSERT INTO billing_channellease (account_id, call_id, direction, chain, acquired_at, expires_at, ended_by)
+    SELECT %(account)s, %(call)s, %(direction)s, (SELECT jsonb_agg(id ORDER BY id) FROM chain), %(at)s,
+           %(expires)s, ''
+      FROM verdict WHERE complete AND fits
+    RETURNING id
+),
+refusal AS (
+    INSERT INTO billing_limitrefusal (account_id, limited_by_id, at, direction, call_ref)
+    SELECT %(account)s, full_id, %(at)s, %(direction)s, %(ref)s FROM verdict WHERE complete AND NOT fits
+    RETURNING id
+)
+SELECT complete, fits, full_id, depth FROM verdict"""  # the writing CTEs run exactly once, read or not
+
+
 class _Full(Exception):
     pass
 
@@ -110,9 +204,16 @@ def _refuse(call, direction: str, limited_by: int) -> Account:
     return Account.objects.get(pk=limited_by)
 
 
-@transaction.atomic
 def release(call_id: int, *, ended_by: str = LeaseEnd.RELEASED) -> bool:
     """Give back the call's channel. True the first time, False for every duplicate."""
+    if connection.vendor == "postgresql" and not PORTABLE_ONLY:
+        # One statement: atomic on its own, or part of the caller's transaction.
+        return _run_prepared(_RELEASE_SQL, {"call": call_id, "at": now(), "ended_by": ended_by})[0] > 0
+    return _release_portable(call_id, ended_by)
+
+
+@transaction.atomic
+def _release_portable(call_id: int, ended_by: str) -> bool:
     at = now()
     lease = ChannelLease.objects.filter(call_id=call_id, released_at__isnull=True).select_for_update().first()
     if lease is None:
@@ -120,6 +221,30 @@ def release(call_id: int, *, ended_by: str = LeaseEnd.RELEASED) -> bool:
     ChannelLease.objects.filter(pk=lease.pk).update(released_at=at, ended_by=ended_by)
     _give_back(lease.chain)
     return True
+
+
+# The lease row's conditional update decides "first time or duplicate" (a concurrent duplicate waits for
+# the row and then finds it released); the counters it held are locked in ascending id order, as acquire
+# does, and each gives back one.
+_RELEASE_SQL = """
+WITH lease AS (
+    UPDATE billing_channellease SET released_at = %(at)s, ended_by = %(ended_by)s
+     WHERE call_id = %(call)s AND released_at IS NULL
+    RETURNING chain
+),
+held AS (
+    SELECT u.account_id
+      FROM billing_channelusage u
+     WHERE u.account_id IN (SELECT jsonb_array_elements_text(chain)::bigint FROM lease)
+     ORDER BY u.account_id
+       FOR UPDATE OF u
+),
+given_back AS (
+    UPDATE billing_channelusage u SET in_use = u.in_use - 1
+      FROM held WHERE u.account_id = held.account_id AND u.in_use > 0
+    RETURNING u.account_id
+)
+SELECT count(*) FROM lease"""
 
 
 def extend(call_id: int) -> None:

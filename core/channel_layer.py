@@ -20,6 +20,7 @@ import asyncio
 import logging
 from typing import Any
 
+from channels_redis.core import ChannelLock
 from channels_redis.core import RedisChannelLayer as UpstreamRedisChannelLayer
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class RedisChannelLayer(UpstreamRedisChannelLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pumps: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+        self._locks_loop: asyncio.AbstractEventLoop | None = None
 
     async def receive(self, channel: str) -> dict[str, Any]:
         if "!" not in channel:  # a named channel, read straight from Redis: nothing shared to protect
@@ -59,9 +61,14 @@ class RedisChannelLayer(UpstreamRedisChannelLayer):
         if pump is None or pump.done():
             if any(other.is_running() and not task.done() for other, task in self._pumps.items() if other is not loop):
                 raise RuntimeError("Two event loops are trying to receive() on one channel layer at once!")
-            for old in [other for other, task in self._pumps.items() if task.done() or other.is_closed()]:
-                del self._pumps[old]
-            pump = self._pumps[loop] = loop.create_task(self._pump(server_channel))
+            if self._locks_loop is not loop:
+                # A poll that died with an earlier loop may have left a Redis-queue lock held and bound to that
+                # loop (cancelled while waiting for it); the next contention would fail here. Those locks only
+                # guarded that loop's polls: start clean.
+                self.receive_clean_locks = ChannelLock()
+                self._locks_loop = loop
+            self._pumps = {loop: loop.create_task(self._pump(server_channel))}
+            pump = self._pumps[loop]
         return pump
 
     async def close_pools(self) -> None:

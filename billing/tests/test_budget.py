@@ -23,6 +23,13 @@ from tests import factories
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(params=["single_statement", "portable"])
+def implementation(request, monkeypatch):
+    """The budget's PostgreSQL statements and its portable path (embedded mode) must agree."""
+    monkeypatch.setattr(budget, "PORTABLE_ONLY", request.param == "portable")
+    return request.param
+
+
 def floor(account, n_ops=2, **service_kw):
     ops = [factories.make_operator(account) for _ in range(n_ops)]
     service = factories.make_service(account, [(op, 5) for op in ops], wrapup_seconds=0, **service_kw)
@@ -48,7 +55,7 @@ def test_every_stage_of_an_inbound_call_holds_one_channel(starter, switch):
     assert budget.in_use(starter.pk) == 0
 
 
-def test_limit_is_exact_at_n_and_refused_at_n_plus_one(starter, switch):
+def test_limit_is_exact_at_n_and_refused_at_n_plus_one(starter, switch, implementation):
     floor(starter, 3)
     number = starter.numbers.get()
     refs = [switch.incoming(number.number)[0] for _ in range(3)]
@@ -72,7 +79,7 @@ def test_limit_is_exact_at_n_and_refused_at_n_plus_one(starter, switch):
     assert kinds(switch.incoming(number.number)[1])[0] == "answer"  # room again
 
 
-def test_reseller_limit_holds_across_its_clients(clock):
+def test_reseller_limit_holds_across_its_clients(clock, implementation):
     reseller = factories.make_account(plan_code="starter")  # 3 channels for all its clients together
     a = factories.make_account(parent=reseller)
     b = factories.make_account(parent=reseller)
@@ -90,7 +97,7 @@ def test_reseller_limit_holds_across_its_clients(clock):
     assert (budget.in_use(a.pk), budget.in_use(b.pk), budget.in_use(reseller.pk)) == (2, 1, 3)  # rolled back
 
 
-def test_duplicate_and_late_end_events_never_free_twice(starter, switch):
+def test_duplicate_and_late_end_events_never_free_twice(starter, switch, implementation):
     _, _, number = floor(starter, 2)
     ref, commands = switch.incoming(number.number)
     switch.incoming(number.number)
@@ -126,7 +133,7 @@ def test_service_calls_count_too(starter, switch):
     assert budget.in_use(starter.pk) == 0
 
 
-def test_lost_end_event_is_repaired_by_the_reconciler(starter, switch, settings):
+def test_lost_end_event_is_repaired_by_the_reconciler(starter, switch, settings, implementation):
     settings.CHANNEL_LEASE_SECONDS = 600
     ops, _, number = floor(starter, 1)
     ref, commands = switch.incoming(number.number)
@@ -173,7 +180,7 @@ def test_upgrade_and_downgrade_during_live_calls(starter, switch):
     assert kinds(switch.incoming(number.number)[1])[0] == "answer"  # 2 live under a limit of 3: fits again
 
 
-def test_extra_channels_raise_the_limit(clock):
+def test_extra_channels_raise_the_limit(clock, implementation):
     from acd.tests.switch import Switch
 
     account = factories.make_account(plan_code="unlimited-wl")
@@ -221,7 +228,7 @@ def test_lease_expiry_is_an_absolute_timestamp(starter, switch):
     assert lease.expires_at - lease.acquired_at == dt.timedelta(seconds=settings.CHANNEL_LEASE_SECONDS)
 
 
-def test_seed_003_worked_example_counts_seven(starter, switch):
+def test_seed_003_worked_example_counts_seven(starter, switch, implementation):
     """2 inbound (1 talking, 1 ringing an agent) + 1 outbound + 1 internal + 3 OTP = 7 concurrent calls."""
     from django.urls import reverse
 

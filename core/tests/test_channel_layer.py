@@ -83,3 +83,28 @@ def test_losing_redis_raises_in_every_waiting_socket():
         redis_process.wait()
     assert len(results) == 3
     assert all(isinstance(result, Exception) for result in results), results
+
+
+def test_a_pump_left_behind_by_a_finished_event_loop_does_not_break_the_next_loop():
+    """Tests (and management commands) run one event loop after another on the same layer. A poll cancelled
+    with its loop while it waited for the Redis-queue lock leaves that lock held and bound to the dead loop."""
+    server = make_layer()
+
+    async def first_loop():
+        channel = await server.new_channel()
+        key = server.prefix + server.non_local_name(channel)
+        await server.receive_clean_locks.acquire(key)
+        waiter = asyncio.ensure_future(server.receive_clean_locks.acquire(key))  # binds the lock to this loop
+        await asyncio.sleep(0)
+        waiter.cancel()  # as the loop's end cancels a waiting poll: the lock stays held
+
+    async def next_loop():
+        channel = await server.new_channel()
+        await server.group_add("after", channel)
+        waiting = asyncio.ensure_future(server.receive(channel))
+        await asyncio.sleep(0.1)
+        await make_layer(prefix=server.prefix).group_send("after", {"type": "x.y", "n": 2})
+        return await asyncio.wait_for(waiting, 5)
+
+    async_to_sync(first_loop)()
+    assert async_to_sync(next_loop)() == {"type": "x.y", "n": 2}
