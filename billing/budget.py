@@ -8,6 +8,8 @@ within every reseller's limit above it (domain.md, seeds 000 and 003).
   deadlock; a refusal deeper in the chain rolls back the counters already taken (savepoint).
 - **Release after**: idempotent by call. The lease row is released with a conditional update, so a
   duplicate or late end event never frees a channel twice.
+- **One round trip** on PostgreSQL: acquire and release are each one prepared statement (writable CTEs)
+  with the same rules; the statement-by-statement path serves embedded mode, and the tests run both.
 - **Leases** carry an expiry that the call's activity extends; `reconcile()` frees the leases of calls that
   ended or went silent past it, and records each repair.
 """
