@@ -61,6 +61,10 @@ class Call(models.Model):
             models.Index(fields=["operator", "answered_at"], name="call_operator_idx"),
             models.Index(fields=["queue_deadline"], name="call_deadline_idx",
                          condition=Q(state__in=[CallState.QUEUED, CallState.RINGING])),
+            # Waiting for a wanted operator (sticky, operator code): the timer sweep and next_deadline ask for
+            # the earliest of these after every event; without it they scan every call ever made.
+            models.Index(fields=["target_until"], name="call_target_idx",
+                         condition=Q(state__in=[CallState.QUEUED], target_until__isnull=False)),
         ]
 
     def __str__(self) -> str:
