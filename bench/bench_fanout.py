@@ -172,6 +172,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        server_log.close()
 
     def latencies(received, sent_at):
         out, missing = [], 0

@@ -28,4 +28,3 @@ async def application(scope, receive, send):
     if scope["type"] == "websocket" and scope["path"].startswith("/ws/bare/"):
         return await bare(scope, receive, send)
     return await product(scope, receive, send)
-

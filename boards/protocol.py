@@ -23,7 +23,6 @@ def encode_event(stream: str, seq: int, payload: dict[str, Any]) -> str:
 
 
 def relay_message(stream: str, seq: int, payload: dict[str, Any]) -> dict[str, Any]:
-    """The channel-layer message a server relays to the stream's sockets: the encoded text, plus the number
-    and type for a consumer that needs to look at them without parsing."""
-    return {"type": "centralino.event", "text": encode_event(stream, seq, payload), "seq": seq,
-            "kind": payload.get("type", "")}
+    """The channel-layer message a server relays to the stream's sockets: the encoded text, plus its number
+    (readable without parsing)."""
+    return {"type": "centralino.event", "text": encode_event(stream, seq, payload), "seq": seq}

@@ -17,13 +17,10 @@ browsers reconnect and start again from a snapshot (group memberships may be gon
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from channels_redis.core import ChannelLock
 from channels_redis.core import RedisChannelLayer as UpstreamRedisChannelLayer
-
-log = logging.getLogger(__name__)
 
 
 class RedisChannelLayer(UpstreamRedisChannelLayer):

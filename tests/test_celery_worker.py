@@ -4,7 +4,6 @@ it causes reaches the operator's console and the account's wallboard through the
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -13,7 +12,6 @@ import uuid
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import connection
 
 from acd.actions import handle_event
 from acd.offers import RING_GRACE_SECONDS
@@ -23,18 +21,16 @@ from agents.models import Operator
 from boards.tests.test_consumers import communicator, session_cookie, user_cookie
 from telephony import port
 from tests import factories
+from tests.processes import child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def start_worker(queue: str) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "REDIS_URL": settings.REDIS_URL}
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "callcenter", "worker", "--pool", "prefork",
                              "--concurrency", "1", "-Q", queue, "-l", "warning", "--without-heartbeat",
                              "--without-mingle", "--without-gossip"],
-                            cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=settings.BASE_DIR, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
 
 

@@ -2,17 +2,16 @@
 no call offered to two operators, no call lost."""
 
 import itertools
-import os
 import subprocess
 import sys
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from acd.models import Call, Offer
 from agents import actions as presence
 from tests import factories
+from tests.processes import child_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
 
@@ -31,8 +30,7 @@ def test_parallel_processes_never_double_offer_nor_lose_calls():
     number = factories.make_number(account, service)
     for op in ops:
         presence.login_operator(op.pk)
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = child_env()
     procs = [subprocess.Popen([sys.executable, "manage.py", "drive_calls", "--account", "race-test", "--number",
                                number.number, "--calls", str(CALLS_EACH), "--tag", f"t{i}"],
                               cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -2,13 +2,11 @@
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from acd import transfer
 from acd.choices import CallState, Outcome
@@ -19,6 +17,7 @@ from billing.models import ChannelLease, LeaseRepair, LimitRefusal, Plan
 from routing.choices import NumberPurpose, OverflowAction
 from telephony import port
 from tests import factories
+from tests.processes import child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -204,8 +203,7 @@ def test_parallel_processes_never_pass_any_limit():
     child.parent = reseller
     child.slug = "hammer-child"
     child.save()
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = child_env()
     procs = [subprocess.Popen([sys.executable, "manage.py", "budget_hammer", "--account", "hammer-child",
                                "--attempts", "150", "--tag", f"p{i}"], cwd=settings.BASE_DIR, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(6)]

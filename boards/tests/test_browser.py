@@ -23,6 +23,7 @@ from acd.actions import handle_event
 from agents.models import Operator
 from telephony import port
 from tests import factories
+from tests.processes import child_env
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -40,9 +41,7 @@ def free_port() -> int:
 
 def start_server(port_number: int) -> subprocess.Popen:
     """A second, independent daphne (a new process, as in production), on the test database and Redis."""
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "REDIS_URL": settings.REDIS_URL, "DEBUG": "true"}
+    env = child_env(DEBUG="true")
     process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "localhost", "-p", str(port_number),
                                 "callcenter.asgi:application"], cwd=settings.BASE_DIR, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

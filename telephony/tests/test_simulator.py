@@ -12,6 +12,7 @@ from django.conf import settings
 from acd.models import Call
 from telephony.simulator.run import simulate
 from telephony.simulator.scenario import ScenarioError, load, parse
+from tests.processes import test_db_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,11 +73,8 @@ def test_same_seed_same_day_different_seed_other_day():
 
 def test_simulate_command_writes_the_report(tmp_path):
     report = tmp_path / "out.json"
-    from django.db import connection
 
-    db = connection.settings_dict
-    env = {"DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "REDIS_URL": settings.REDIS_URL, "PATH": "/usr/bin:/bin"}
+    env = {"DATABASE_URL": test_db_url(), "REDIS_URL": settings.REDIS_URL, "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "manage.py", "simulate", str(SCENARIOS / "office-3.yaml"), "--hours",
                              "0.5", "--seed", "2", "--quiet", "--report", str(report)], cwd=settings.BASE_DIR,
                             env=env, capture_output=True, text=True, timeout=300)
