@@ -1,0 +1,71 @@
+"""Count database round trips at the wire, the way the hot path's baselines are stated.
+
+Django's `CaptureQueriesContext` sees only what passes through its cursor wrapper: it misses the `BEGIN`
+psycopg sends before a transaction's first statement, the `COMMIT`, and statements run on a raw psycopg
+cursor (the budget's prepared statements). A round trip is what the client waits for, so this counts at
+the protocol level instead: libpq's trace of the connection, where each run of frontend messages followed
+by the backend's answers is one round trip (a pipeline of several statements is one).
+
+Used by the round-trip baseline tests (NetBox's query-count idea, at the wire) and `bench/bench_lifecycle.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import connections
+from psycopg import pq
+
+
+@dataclass
+class RoundTrips:
+    """What one `count_round_trips()` block sent: one entry per round trip, the frontend messages of each."""
+
+    trips: list[list[str]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.trips)
+
+    def describe(self) -> str:
+        """One line per round trip, for an assertion message: what was sent."""
+        lines = []
+        for n, messages in enumerate(self.trips, 1):
+            sql = [m.split("\t", 3)[-1].strip()[:160] for m in messages if "\tQuery\t" in m or "\tParse\t" in m]
+            lines.append(f"{n}. {' | '.join(sql) or ' '.join(m.split()[2] for m in messages)}")
+        return "\n".join(lines)
+
+
+def _parse(trace: str) -> list[list[str]]:
+    trips: list[list[str]] = []
+    sending = False
+    for line in trace.splitlines():
+        if line.startswith("F\t"):
+            if not sending:
+                trips.append([])
+                sending = True
+            trips[-1].append(line)
+        elif line.startswith("B\t"):
+            sending = False
+    return trips
+
+
+@contextlib.contextmanager
+def count_round_trips(using: str = "default") -> Iterator[RoundTrips]:
+    """Count the round trips the block makes on Django's connection `using` (opened here if needed)."""
+    connection = connections[using]
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    result = RoundTrips()
+    with tempfile.TemporaryFile() as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield result
+        finally:
+            pgconn.untrace()
+            out.seek(0)
+            result.trips = _parse(out.read().decode(errors="replace"))
