@@ -1,13 +1,21 @@
-"""The call state machine: every change of a call's state goes through `move()`."""
+"""The bottom layer of the ACD: a call's state machine, its channel, and its end.
+
+Every change of a call's state goes through `move()`; every call that ends goes through `end_call()`,
+which gives its channel back to the budget (idempotently: a duplicate end never frees a channel twice).
+"""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from billing import budget
 from core.errors import IllegalTransition
+from telephony import port
 
-from .choices import CallState
+from .choices import CallEventKind, CallState, HangupCause, Outcome
 from .models import Call
+from .prompts import BUILTIN_BUSY, prompt_ref, prompt_seconds
+from .work import Work
 
 C = CallState
 
@@ -35,6 +43,45 @@ def move(call: Call, to_state: str) -> None:
     call.state = to_state
 
 
-def lock_call(account_id: int, call_ref: str) -> Call | None:
-    return (Call.objects.select_for_update(of=("self",)).select_related("service", "service__account")
-            .filter(account_id=account_id, engine_ref=call_ref).first())
+def end_call(call: Call, work: Work, *, outcome: str, cause: str = HangupCause.NORMAL) -> None:
+    move(call, CallState.ENDED)
+    call.outcome = call.outcome or outcome
+    call.end_cause = cause
+    call.ended_at = work.at
+    if call.wait_seconds is None and call.queued_at is not None:
+        call.wait_seconds = (work.at - call.queued_at).total_seconds()
+    call.save()
+    work.log(call, CallEventKind.ENDED, outcome=call.outcome, cause=cause)
+    budget.release(call.pk)  # idempotent: a duplicate end never frees a channel twice
+
+
+def reject(call: Call, work: Work, cause: str) -> None:
+    """Refuse a call before answering it (unknown number, no service, closed)."""
+    call.state = CallState.ENDED
+    call.outcome = Outcome.REJECTED
+    call.end_cause = cause
+    call.ended_at = work.at
+    call.save()
+    work.log(call, CallEventKind.REJECTED, cause=cause)
+    work.command(port.HangupCall(call_ref=call.engine_ref, cause=cause))
+
+
+def take_channel(call: Call, work: Work) -> bool:
+    """The concurrency budget decides before the call is answered (domain.md, seed 003).
+
+    Over the limit the caller hears the busy prompt and the call ends with `REACH_PLAN_LIMIT`.
+    """
+    limited_by = budget.acquire(call, call.direction)
+    if limited_by is None:
+        return True
+    busy = call.service.busy_prompt if call.service else None
+    work.command(port.Play(call_ref=call.engine_ref, prompt=prompt_ref(busy, BUILTIN_BUSY),
+                           seconds=prompt_seconds(busy)))
+    work.log(call, CallEventKind.REJECTED, cause=HangupCause.REACH_PLAN_LIMIT, limited_by=limited_by.pk)
+    call.state = CallState.ENDED
+    call.outcome = Outcome.REJECTED
+    call.end_cause = HangupCause.REACH_PLAN_LIMIT
+    call.ended_at = work.at
+    call.save()
+    work.command(port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.REACH_PLAN_LIMIT))
+    return False

@@ -6,45 +6,19 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
-from billing import budget
 from routing.choices import OverflowAction
-from routing.models import Prompt
 from telephony.port import HangupCall, Play, RecordVoicemail, StopHold, Transfer
 
-from . import calls
+from .calls import end_call, move
 from .choices import CallEventKind, CallState, HangupCause, Outcome
+from .legs import cancel_ringing
 from .models import Call
+from .prompts import BUILTIN_BUSY, BUILTIN_VOICEMAIL, prompt_ref, prompt_seconds
 from .work import Work
-
-BUILTIN_BUSY = "builtin:busy"
-BUILTIN_VOICEMAIL = "builtin:voicemail-greeting"
-BUILTIN_CLOSED = "builtin:closed"
-
-
-def prompt_ref(prompt: Prompt | None, builtin: str) -> str:
-    return prompt.audio.url if prompt is not None and prompt.audio else builtin
-
-
-def prompt_seconds(prompt: Prompt | None) -> float:
-    return float(prompt.duration_seconds) if prompt is not None else 0.0
-
-
-def end_call(call: Call, work: Work, *, outcome: str, cause: str = HangupCause.NORMAL) -> None:
-    calls.move(call, CallState.ENDED)
-    call.outcome = call.outcome or outcome
-    call.end_cause = cause
-    call.ended_at = work.at
-    if call.wait_seconds is None and call.queued_at is not None:
-        call.wait_seconds = (work.at - call.queued_at).total_seconds()
-    call.save()
-    work.log(call, CallEventKind.ENDED, outcome=call.outcome, cause=cause)
-    budget.release(call.pk)  # idempotent: a duplicate end never frees a channel twice
 
 
 def overflow(call: Call, work: Work, *, reason: str, action_override: str | None = None) -> None:
     """Take the caller out of the queue by the service's overflow action."""
-    from .offers import cancel_ringing
-
     service = call.service
     action = action_override or service.overflow_action
     if action == OverflowAction.HOLD:
@@ -53,14 +27,14 @@ def overflow(call: Call, work: Work, *, reason: str, action_override: str | None
     work.log(call, CallEventKind.OVERFLOWED, action=action, reason=reason)
     work.command(StopHold(call_ref=call.engine_ref))
     if action == OverflowAction.VOICEMAIL:
-        calls.move(call, CallState.VOICEMAIL)
+        move(call, CallState.VOICEMAIL)
         call.outcome = Outcome.VOICEMAIL
         call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()
         call.save()
         work.command(RecordVoicemail(call_ref=call.engine_ref,
                                      greeting=prompt_ref(service.voicemail_prompt, BUILTIN_VOICEMAIL)))
     elif action == OverflowAction.REDIRECT:
-        calls.move(call, CallState.FORWARDED)
+        move(call, CallState.FORWARDED)
         call.outcome = Outcome.REDIRECTED
         call.transferred_to = service.overflow_number
         call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()

@@ -6,9 +6,9 @@ from django.dispatch import receiver
 
 from agents.signals import operator_available
 
+from .actions import operator_ready
+
 
 @receiver(operator_available)
-def dispatch_to_available_operator(sender, operator_id: int, **kwargs) -> None:
-    from .actions import operator_ready
-
+def dispatch_to_available_operator(sender: object, operator_id: int, **kwargs: object) -> None:
     operator_ready(operator_id)

@@ -1,6 +1,8 @@
-"""One unit of ACD work: the moment it happens, the commands it produces, the queue-log rows it writes.
+"""One unit of ACD work: the moment it happens, the commands it produces, the queue-log rows it writes,
+and the operators it freed (who take the next waiting call before the transaction ends).
 
 Log rows are written in one bulk insert at the end of the transaction (fewer round trips on the hot path).
+The end-of-transaction steps themselves are run by `acd.unit` (the one place that writes them).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class Work:
     def log(self, call: Call, kind: str, *, operator_id: int | None = None, **data: Any) -> None:
         self.log_rows.append(CallEvent(account_id=call.account_id, call=call, at=self.at, kind=kind,
                                        service_id_at=call.service_id, operator_id_at=operator_id, data=data))
+
+    def freed(self, operator_id: int) -> None:
+        """The operator is free again: before this unit ends they are offered the best waiting call."""
+        self.freed_operators.append(operator_id)
 
     def flush(self) -> None:
         if self.log_rows:

@@ -283,6 +283,6 @@ def reconcile() -> int:
 
 def _end_silent_call(call_id: int) -> None:
     """A call whose engine went silent past the lease: close its record so the books stay right."""
-    from acd.repair import end_lost_call
+    from acd.actions import end_lost_call
 
     end_lost_call(call_id)

@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from acd.actions import handle_event
-from acd.offers import RING_GRACE_SECONDS
+from acd.legs import RING_GRACE_SECONDS
 from acd.tasks import sweep_timers_task
 from agents import actions
 from agents.models import Operator

@@ -13,12 +13,11 @@ from accounts.scoping import request_account
 from core.clock import now
 from routing.models import Service
 
-from .. import transfer
+from .. import actions
 from ..choices import HangupCause
 from ..clockutil import start_of_day
 from ..filtersets import CallFilterSet
 from ..models import Call
-from ..originate import originate_call
 from ..stats import operator_stats, service_stats
 from .serializers import CallSerializer, OriginateSerializer, StatsQuerySerializer, TransferSerializer
 
@@ -43,7 +42,7 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         body.is_valid(raise_exception=True)
         call = self.get_object()
         try:
-            transfer.transfer_call(call.pk, call.account_id, operator_id=body.validated_data.get("operator"),
+            actions.transfer_call(call.pk, call.account_id, operator_id=body.validated_data.get("operator"),
                                    service_id=body.validated_data.get("service"),
                                    number=body.validated_data.get("number", ""))
         except DjangoValidationError as exc:
@@ -61,7 +60,7 @@ class OriginateView(APIView):
         body = OriginateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            call = originate_call(request_account(request).pk, body.validated_data["destination"],
+            call = actions.originate_call(request_account(request).pk, body.validated_data["destination"],
                                   direction=body.validated_data["direction"],
                                   caller_id=body.validated_data["caller_id"], amd=body.validated_data["amd"])
         except DjangoValidationError as exc:

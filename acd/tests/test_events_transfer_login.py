@@ -2,7 +2,7 @@
 
 import pytest
 
-from acd import transfer
+from acd import actions
 from acd.calls import move
 from acd.choices import CallState, Outcome
 from acd.models import Call, CallEvent, Offer
@@ -126,7 +126,7 @@ def test_transfer_to_another_operator(account, switch):
     ops, _, number = staffed(account, switch, 2)
     ref, _ = connected(switch, number)
     call = switch.call(ref)
-    transfer.transfer_call(call.pk, account.pk, operator_id=ops[1].pk)
+    actions.transfer_call(call.pk, account.pk, operator_id=ops[1].pk)
     ring = only_ring(switch.pending())
     assert ring.endpoint == ops[1].endpoint
     switch.answer(ref, ring)
@@ -141,7 +141,7 @@ def test_transfer_to_another_operator(account, switch):
 def test_transfer_not_answered_stays_with_the_first_operator(account, switch):
     ops, _, number = staffed(account, switch, 2)
     ref, _ = connected(switch, number)
-    transfer.transfer_call(switch.call(ref).pk, account.pk, operator_id=ops[1].pk)
+    actions.transfer_call(switch.call(ref).pk, account.pk, operator_id=ops[1].pk)
     switch.no_answer(ref, only_ring(switch.pending()))
     call = switch.call(ref)
     assert (call.state, call.operator_id) == (CallState.CONNECTED, ops[0].pk)
@@ -154,12 +154,12 @@ def test_transfer_to_a_service_and_to_a_number(account, switch):
     other = factories.make_service(account, [(other_op, 5)])
     presence.login_operator(other_op.pk)
     ref, _ = connected(switch, number)
-    transfer.transfer_call(switch.call(ref).pk, account.pk, service_id=other.pk)
+    actions.transfer_call(switch.call(ref).pk, account.pk, service_id=other.pk)
     commands = switch.pending()
     assert kinds(commands) == ["start_hold", "ring"]
     assert only_ring(commands).endpoint == other_op.endpoint
     switch.answer(ref, only_ring(commands))
-    transfer.transfer_call(switch.call(ref).pk, account.pk, number="+390287654321")
+    actions.transfer_call(switch.call(ref).pk, account.pk, number="+390287654321")
     assert switch.pending() == [port.Transfer(call_ref=ref, destination="+390287654321")]
     assert switch.call(ref).outcome == Outcome.TRANSFERRED
 
@@ -168,16 +168,16 @@ def test_transfer_refusals(account, switch):
     ops, _, number = staffed(account, switch, 2)
     ref, commands = switch.incoming(number.number)
     with pytest.raises(ActionError, match="Only a connected call"):
-        transfer.transfer_call(switch.call(ref).pk, account.pk, number="+390287654321")
+        actions.transfer_call(switch.call(ref).pk, account.pk, number="+390287654321")
     switch.answer(ref, only_ring(commands))
     with pytest.raises(ActionError, match="exactly one target"):
-        transfer.transfer_call(switch.call(ref).pk, account.pk)
+        actions.transfer_call(switch.call(ref).pk, account.pk)
     presence.pause_operator(ops[1].pk)
     with pytest.raises(ActionError, match="cannot take a call"):
-        transfer.transfer_call(switch.call(ref).pk, account.pk, operator_id=ops[1].pk)
+        actions.transfer_call(switch.call(ref).pk, account.pk, operator_id=ops[1].pk)
     other_account = factories.make_account()
     with pytest.raises(ActionError, match="no such call"):
-        transfer.transfer_call(switch.call(ref).pk, other_account.pk, number="+390287654321")
+        actions.transfer_call(switch.call(ref).pk, other_account.pk, number="+390287654321")
 
 
 @pytest.mark.parametrize(("digits", "expect_state", "result"), [

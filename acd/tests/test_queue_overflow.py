@@ -163,3 +163,41 @@ def test_unknown_or_inactive_number_is_rejected(account, switch):
     number.save()
     ref, commands = switch.incoming(number.number)
     assert kinds(commands) == ["hangup"]
+
+
+def test_a_failed_hand_off_never_strands_a_caller(account, switch):
+    """An operator became free but the hand-off to the waiting call did not happen (a process died between
+    the two transactions): the next sweep pairs them, so the caller waits a second, not forever."""
+    from agents.models import Operator
+
+    op, _, number = one_op_service(account, wrapup_seconds=0)
+    presence.login_operator(op.pk)
+    presence.pause_operator(op.pk)
+    ref, _ = switch.incoming(number.number)
+    assert switch.call(ref).state == CallState.QUEUED
+    # The operator is available in the database, but nobody offered them the waiting call.
+    Operator.objects.filter(pk=op.pk).update(state="available", pause_source="")
+    assert switch.call(ref).state == CallState.QUEUED
+    ring = only_ring(switch.advance(1))
+    assert ring.endpoint == op.endpoint
+    assert switch.call(ref).state == CallState.RINGING
+    assert switch.advance(1) == []  # paired once: the next sweep has nothing to do
+
+
+def test_a_caller_waiting_for_their_own_operator_is_not_paired_with_another(account, switch):
+    """Operator-code calls that wait for one operator stay queued while another operator is free."""
+    from agents.models import Operator
+    from routing.choices import CodeUnavailableAction, Criterion
+
+    wanted, other = factories.make_operator(account, code=41), factories.make_operator(account, code=42)
+    service = factories.make_service(account, [(wanted, 5), (other, 5)], criterion=Criterion.OPERATOR_CODE,
+                                     code_unavailable_action=CodeUnavailableAction.WAIT)
+    number = factories.make_number(account, service)
+    presence.login_operator(wanted.pk)
+    presence.pause_operator(wanted.pk)
+    ref, _ = switch.incoming(number.number)
+    switch.event(port.Digits, ref, digits="41#")
+    assert switch.call(ref).state == CallState.QUEUED
+    Operator.objects.filter(pk=other.pk).update(state="available")
+    assert switch.advance(1) == []
+    assert switch.call(ref).state == CallState.QUEUED

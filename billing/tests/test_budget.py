@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from acd import transfer
+from acd import actions
 from acd.choices import CallState, Outcome
 from acd.tests.switch import kinds, only_ring
 from agents import actions as presence
@@ -112,10 +112,10 @@ def test_forward_and_transfer_count_once(starter, switch):
     ops, _, number = floor(starter, 2)
     ref, commands = switch.incoming(number.number)
     switch.answer(ref, only_ring(commands))
-    transfer.transfer_call(switch.call(ref).pk, starter.pk, operator_id=ops[1].pk)
+    actions.transfer_call(switch.call(ref).pk, starter.pk, operator_id=ops[1].pk)
     switch.answer(ref, only_ring(switch.pending()))
     assert budget.in_use(starter.pk) == 1
-    transfer.transfer_call(switch.call(ref).pk, starter.pk, number="+390287654321")
+    actions.transfer_call(switch.call(ref).pk, starter.pk, number="+390287654321")
     assert switch.call(ref).state == CallState.FORWARDED and budget.in_use(starter.pk) == 1
     switch.hangup(ref)
     assert budget.in_use(starter.pk) == 0

@@ -140,7 +140,7 @@ def test_commands_are_pushed_signed_to_the_engine_url(floor):
         account.save()
         ref = post_event(account, incoming(number)).json()["commands"][2]
         assert ref["type"] == "ring"
-        from acd.transfer import transfer_call  # a supervisor action: its commands go through the outbox
+        from acd.actions import transfer_call  # a supervisor action: its commands go through the outbox
 
         post_event(account, {"type": "leg_answered", "event_id": "a1", "call_ref": "c1",
                              "leg_ref": ref["leg_ref"]})

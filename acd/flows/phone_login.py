@@ -12,11 +12,10 @@ from agents.models import Operator
 from core.errors import ActionError
 from telephony import port
 
-from . import calls
-from .choices import CallEventKind, CallState, Direction, Outcome
-from .models import Call
-from .overflow import end_call
-from .work import Work
+from ..calls import end_call, move, take_channel
+from ..choices import CallEventKind, CallState, Direction, Outcome
+from ..models import Call
+from ..work import Work
 
 PHONE_ACTIONS = {"1": presence.login_operator, "2": presence.pause_operator, "3": presence.resume_operator,
                  "9": presence.logoff_operator}
@@ -26,14 +25,12 @@ PROMPT_REFUSED = "builtin:operator-login-refused"
 
 
 def start_phone_login(call: Call, work: Work) -> None:
-    from .handlers import take_channel
-
     call.outcome = Outcome.SERVICE_CALL
     call.direction = Direction.SYSTEM
     call.save()
     if not take_channel(call, work):  # a service call holds a channel like any other
         return
-    calls.move(call, CallState.COLLECTING)
+    move(call, CallState.COLLECTING)
     call.save(update_fields=["state"])
     work.log(call, CallEventKind.ARRIVED, caller=call.caller, dialed=call.dialed, purpose="operator_login")
     work.command(port.Answer(call_ref=call.engine_ref),

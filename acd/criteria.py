@@ -30,6 +30,7 @@ from agents.choices import OperatorState
 from routing.choices import Criterion
 from routing.models import SKILL_MAX, SKILL_MIN, Service, ServiceMembership
 
+from . import locks
 from .clockutil import period_start, start_of_day
 from .models import Call
 
@@ -103,7 +104,7 @@ def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
                     only_target: bool = False) -> tuple[list[ServiceMembership], bool]:
     """Lock and return the operator(s) to ring: one, or every free one for ring-all."""
     qs, ring_all = ordered_candidates(service, call, at, only_target=only_target)
-    qs = qs.select_related("operator").select_for_update(skip_locked=True, of=("operator",))
+    qs = locks.skip_locked_operators(qs)
     if ring_all:
         return list(qs), True
     criterion = call.criterion or service.criterion
@@ -118,3 +119,9 @@ def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
         return [], False
     return list(qs[:1]), False
 
+
+
+def remember_rotation(service: Service, call: Call, members: list[ServiceMembership]) -> None:
+    """Sequential rotation: the next call starts after the member just rung (service-wide memory)."""
+    if (call.criterion or service.criterion) == Criterion.SEQUENTIAL and members:
+        Service.objects.filter(pk=service.pk).update(rotation_cursor=members[-1].pk)

@@ -5,30 +5,28 @@ The call keeps one record (and one channel of the budget: domain.md, seed 001 an
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agents.choices import OperatorState
 from agents.models import Operator
-from core.clock import now
 from core.errors import ActionError
 from core.validators import normalize_e164
 from routing.models import Service, ServiceMembership
-from telephony import outbox
 from telephony.port import StartHold, Transfer
 
-from . import calls
-from .choices import CallEventKind, CallState, Outcome
-from .models import Call
-from .offers import offer_call, ring, serve_freed_operators
-from .overflow import prompt_ref
-from .work import Work
+from .. import locks
+from ..calls import move
+from ..choices import CallEventKind, CallState, Outcome
+from ..legs import release_after_call, ring
+from ..models import Call
+from ..prompts import BUILTIN_HOLD, prompt_ref
+from ..queue import offer_call
+from ..unit import unit_of_work
+from ..work import Work
 
 
 def complete_transfer(call: Call, new_operator: Operator, work: Work) -> None:
     """The transfer target answered: the first operator leaves the call and starts wrap-up."""
-    from .handlers import release_after_call
-
     previous = call.operator_id
     work.log(call, CallEventKind.TRANSFERRED, operator_id=new_operator.pk, previous=previous)
     if previous and previous != new_operator.pk:
@@ -36,8 +34,7 @@ def complete_transfer(call: Call, new_operator: Operator, work: Work) -> None:
 
 
 def _locked_connected_call(call_id: int, account_id: int) -> Call:
-    call = (Call.objects.select_for_update(of=("self",)).select_related("service", "service__account", "account")
-            .filter(pk=call_id, account_id=account_id).first())
+    call = locks.call_by_id(call_id, account_id)
     if call is None:
         raise ActionError("call_not_found", _("There is no such call."))
     if call.state != CallState.CONNECTED:
@@ -45,19 +42,21 @@ def _locked_connected_call(call_id: int, account_id: int) -> Call:
     return call
 
 
-@transaction.atomic
 def transfer_call(call_id: int, account_id: int, *, operator_id: int | None = None,
                   service_id: int | None = None, number: str = "") -> Call:
     """Transfer a connected call. Exactly one target: an operator, a service or an external number."""
     if sum(bool(x) for x in (operator_id, service_id, number)) != 1:
         raise ActionError("one_target", _("Give exactly one target: an operator, a service or a number."))
-    work = Work(at=now())
-    call = _locked_connected_call(call_id, account_id)
+    with unit_of_work(account_id) as work:
+        return _transfer(work, _locked_connected_call(call_id, account_id), account_id, operator_id, service_id,
+                         number)
+
+
+def _transfer(work: Work, call: Call, account_id: int, operator_id: int | None, service_id: int | None,
+              number: str) -> Call:
     if number:
         destination = normalize_e164(number)
-        from .handlers import release_after_call
-
-        calls.move(call, CallState.FORWARDED)
+        move(call, CallState.FORWARDED)
         call.outcome = Outcome.TRANSFERRED
         call.transferred_to = destination
         call.save()
@@ -66,9 +65,8 @@ def transfer_call(call_id: int, account_id: int, *, operator_id: int | None = No
         if call.operator_id:
             release_after_call(call.operator_id, call, work)
     elif operator_id:
-        member = (ServiceMembership.objects.select_related("operator")
-                  .filter(operator_id=operator_id, operator__account_id=account_id)
-                  .select_for_update(skip_locked=True, of=("operator",)).first())
+        member = locks.skip_locked_operators(ServiceMembership.objects.filter(
+            operator_id=operator_id, operator__account_id=account_id)).first()
         if member is None or member.operator.state != OperatorState.AVAILABLE or operator_id == call.operator_id:
             raise ActionError("operator_unavailable", _("That operator cannot take a call now."))
         ring(call, call.service, [member], work, is_transfer=True)
@@ -76,10 +74,8 @@ def transfer_call(call_id: int, account_id: int, *, operator_id: int | None = No
         target = Service.objects.select_related("account").filter(pk=service_id, account_id=account_id).first()
         if target is None:
             raise ActionError("service_not_found", _("There is no such service."))
-        from .handlers import release_after_call
-
         previous = call.operator_id
-        calls.move(call, CallState.QUEUED)
+        move(call, CallState.QUEUED)
         call.service = target
         call.criterion = target.criterion
         call.priority = target.priority
@@ -88,11 +84,8 @@ def transfer_call(call_id: int, account_id: int, *, operator_id: int | None = No
         call.target_operator = None
         call.save()
         work.log(call, CallEventKind.TRANSFERRED, service=target.pk)
-        work.command(StartHold(call_ref=call.engine_ref, prompt=prompt_ref(target.hold_prompt, "builtin:hold")))
+        work.command(StartHold(call_ref=call.engine_ref, prompt=prompt_ref(target.hold_prompt, BUILTIN_HOLD)))
         if previous:
             release_after_call(previous, call, work)
         offer_call(call, work)
-    serve_freed_operators(work)
-    work.flush()
-    outbox.record(account_id, work.commands)
     return call

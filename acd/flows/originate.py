@@ -1,0 +1,42 @@
+"""Placing a call (click-to-call, internal and service calls; the dialer will use the same path).
+
+The channel is taken before anything is dialled: over the limit the call is refused with
+REACH_PLAN_LIMIT, recorded, and no Originate command leaves.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from billing import budget
+from core.validators import normalize_e164
+from telephony.port import Originate
+
+from ..choices import CallEventKind, CallState, Direction, HangupCause, Outcome
+from ..models import Call
+from ..unit import unit_of_work
+
+ORIGINATE_TIMEOUT_SECONDS = 30
+
+
+def originate_call(account_id: int, destination: str, *, direction: str = Direction.OUTBOUND,
+                   caller_id: str = "", amd: bool = False) -> Call:
+    """Returns the call record; a refused one has outcome REJECTED and end cause REACH_PLAN_LIMIT."""
+    if direction not in Direction.values or direction == Direction.INBOUND:
+        raise ValueError(f"an originated call is outbound, internal or system, not {direction!r}")
+    target = destination if direction == Direction.INTERNAL else normalize_e164(destination)
+    with unit_of_work(account_id) as work:
+        call = Call.objects.create(account_id=account_id, engine_ref=f"orig-{uuid.uuid4().hex}",
+                                   direction=direction, caller=caller_id, dialed=target, arrived_at=work.at)
+        work.log(call, CallEventKind.ARRIVED, direction=direction, dialed=target)
+        if budget.acquire(call, direction) is not None:
+            call.state = CallState.ENDED
+            call.outcome = Outcome.REJECTED
+            call.end_cause = HangupCause.REACH_PLAN_LIMIT
+            call.ended_at = work.at
+            call.save()
+            work.log(call, CallEventKind.REJECTED, cause=HangupCause.REACH_PLAN_LIMIT)
+        else:
+            work.command(Originate(call_ref=call.engine_ref, destination=target, caller_id=caller_id,
+                                   timeout_seconds=ORIGINATE_TIMEOUT_SECONDS, amd=amd))
+        return call
