@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billing import budget
+from billing.models import ChannelLease
 from core.clock import now
+from core.errors import ActionError
 from telephony import outbox, port
 from telephony.models import ProcessedEvent
 
@@ -24,15 +26,9 @@ from .models import Call
 from .unit import finish
 from .work import Work
 
-
-def _informational(event: port.Event, call: Call, work: Work) -> None:
-    """The endpoint is alerting: nothing changes (the offer's expiry already runs from the Ring command)."""
-
-
 CALL_HANDLERS: dict[type[port.Event], Callable[..., None]] = {
     port.PromptFinished: inbound.on_prompt_finished,
     port.Digits: inbound.on_digits,
-    port.LegRinging: _informational,
     port.LegAnswered: inbound.on_leg_answered,
     port.LegNoAnswer: inbound.on_leg_failed,
     port.LegBusy: inbound.on_leg_failed,
@@ -43,44 +39,82 @@ CALL_HANDLERS: dict[type[port.Event], Callable[..., None]] = {
 }
 
 
-def _claim_event(source: str, event_id: str, at: dt.datetime) -> bool:
-    """Insert the event's row; False when it was already there (a redelivery).
-
-    A concurrent delivery of the same event waits on the unique index until the first commits, then
-    finds the row: the event is applied exactly once.
-    """
-    table = connection.ops.quote_name(ProcessedEvent._meta.db_table)
-    empty = ProcessedEvent._meta.get_field("commands").get_db_prep_value([], connection)
-    received = ProcessedEvent._meta.get_field("received_at").get_db_prep_value(at, connection)
-    with connection.cursor() as cur:
-        cur.execute(f"INSERT INTO {table} (source, event_id, received_at, commands) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (source, event_id) DO NOTHING RETURNING id", [source, event_id, received, empty])
-        return cur.fetchone() is not None
-
-
-def _commands_of(source: str, event_id: str) -> list[port.Command]:
+def _stored_commands(source: str, event_id: str) -> list[port.Command] | None:
+    """The answer given to the first delivery of this event, or None if it was never handled."""
     stored = ProcessedEvent.objects.filter(source=source, event_id=event_id).values_list("commands", flat=True)
-    return [outbox.command_from_dict(c) for c in (stored.first() or [])]
+    found = stored.first()
+    return None if found is None else [outbox.command_from_dict(c) for c in found]
+
+
+def _sign_of_life(event: port.Event, account_id: int, source: str, at: dt.datetime) -> list[port.Command]:
+    """An informational event (the operator's phone is alerting) changes nothing but the call's channel
+    lease, which lives on (pushed forward when it runs low). One statement in autocommit: record the event,
+    extend the lease of the call if it is still live. A redelivery records nothing and extends nothing."""
+    params = {"source": source, "event_id": event.event_id, "at": at, "account": account_id,
+              "ref": event.call_ref, "expires": at + dt.timedelta(seconds=budget.lease_seconds()),
+              "ended": CallState.ENDED,
+              "renew_before": at + dt.timedelta(seconds=budget.lease_seconds() / 2)}
+    with connection.cursor() as cur:
+        cur.execute(_SIGN_OF_LIFE_SQL.format(events=ProcessedEvent._meta.db_table, calls=Call._meta.db_table,
+                                             leases=ChannelLease._meta.db_table), params)
+    return []
+
+
+_SIGN_OF_LIFE_SQL = """
+WITH claim AS (
+    INSERT INTO {events} (source, event_id, received_at, commands)
+    VALUES (%(source)s, %(event_id)s, %(at)s, '[]'::jsonb)
+    ON CONFLICT (source, event_id) DO NOTHING RETURNING id
+)
+UPDATE {leases} SET expires_at = %(expires)s
+ WHERE released_at IS NULL AND expires_at < %(renew_before)s AND EXISTS (SELECT 1 FROM claim)
+   AND call_id = (SELECT id FROM {calls} WHERE account_id = %(account)s AND engine_ref = %(ref)s
+                                          AND state <> %(ended)s)"""
+
+INFORMATIONAL = frozenset({port.LegRinging})
+
+
+def _lease_runs_low(expires_at: dt.datetime | None, at: dt.datetime) -> bool:
+    """A live call's lease is pushed forward once less than half of it is left: every event proves the call
+    alive, but writing that down on every event would cost a round trip each (hours-long leases are renewed
+    a few times in a call's life)."""
+    return expires_at is not None and (expires_at - at).total_seconds() < budget.lease_seconds() / 2
+
+
+def handle_event(event: port.Event, *, account_id: int, source: str = "") -> list[port.Command]:
+    """Apply one engine event for one account; return the commands for the engine.
+
+    Exactly once, by event id: the event's row is written last, with its commands, in the same transaction
+    as its effects. A redelivery (sequential or concurrent) finds the first delivery's row under the unique
+    index: its own transaction is rolled back whole, and it answers with the stored commands.
+    """
+    source = source or f"acct:{account_id}"
+    at = now()
+    if type(event) in INFORMATIONAL:
+        return _sign_of_life(event, account_id, source, at)
+    try:
+        return _apply(event, account_id, source, at)
+    except (IntegrityError, ActionError):
+        # A redelivery meets the unique index (or, first, a state it cannot apply to): it was handled.
+        stored = _stored_commands(source, event.event_id)
+        if stored is None:
+            raise
+        return stored
 
 
 @transaction.atomic
-def handle_event(event: port.Event, *, account_id: int, source: str = "") -> list[port.Command]:
-    """Apply one engine event for one account; return the commands for the engine."""
-    source = source or f"acct:{account_id}"
-    work = Work(at=now())
-    if not _claim_event(source, event.event_id, work.at):
-        return _commands_of(source, event.event_id)
+def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> list[port.Command]:
+    work = Work(at=at)
     if isinstance(event, port.IncomingCall):
         inbound.on_incoming(event, account_id, work)
     else:
         call = locks.call_by_ref(account_id, event.call_ref)
         handler = CALL_HANDLERS.get(type(event))
         if call is not None and handler is not None:
-            if call.state != CallState.ENDED:
+            if call.state != CallState.ENDED and _lease_runs_low(call.lease_expires_at, at):
                 budget.extend(call.pk)  # the call is alive: its channel lease lives on
             handler(event, call, work)
     finish(work)
-    if work.commands:
-        ProcessedEvent.objects.filter(source=source, event_id=event.event_id).update(
-            commands=[c.as_dict() for c in work.commands])
+    ProcessedEvent.objects.bulk_create([ProcessedEvent(source=source, event_id=event.event_id, received_at=at,
+                                                       commands=[c.as_dict() for c in work.commands])])
     return work.commands

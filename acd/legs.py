@@ -65,8 +65,10 @@ def end_offer(offer: Offer, state: str, work: Work) -> None:
 
 
 def release_operator_after_miss(offer: Offer, state: str, service: Service, work: Work) -> None:
-    """The operator did not take the call: pause after N misses in a row, else a short back-off."""
-    op = locks.operator(offer.operator_id)
+    """The operator did not take the call: pause after N misses in a row, else a short back-off.
+
+    The offer comes from `acd.locks`, which locked its operator with it."""
+    op = offer.operator
     if op.state != OperatorState.RINGING:
         return
     if state in (OfferState.NO_ANSWER, OfferState.EXPIRED):

@@ -15,9 +15,10 @@ one another. Nothing in `acd/` calls `select_for_update` outside this module.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from agents.models import Operator
+from billing.models import ChannelLease
 
 from .choices import OfferState
 from .models import Call, Offer
@@ -28,8 +29,11 @@ def _calls() -> QuerySet[Call]:
 
 
 def call_by_ref(account_id: int, call_ref: str) -> Call | None:
-    """Step 1, from an engine event: the call the event is about."""
-    return _calls().filter(account_id=account_id, engine_ref=call_ref).first()
+    """Step 1, from an engine event: the call the event is about, with its channel lease's expiry (read in
+    the same statement, so the event extends the lease only when it runs low)."""
+    live_lease = ChannelLease.objects.filter(call_id=OuterRef("pk"), released_at__isnull=True)
+    return (_calls().annotate(lease_expires_at=Subquery(live_lease.values("expires_at")[:1]))
+            .filter(account_id=account_id, engine_ref=call_ref).first())
 
 
 def call_by_id(call_id: int, account_id: int | None = None) -> Call | None:
@@ -40,23 +44,27 @@ def call_by_id(call_id: int, account_id: int | None = None) -> Call | None:
     return calls.filter(pk=call_id).first()
 
 
+def _offers() -> QuerySet[Offer]:
+    """Steps 2 and 3 in one statement: a leg and its operator (`offer.operator` comes locked)."""
+    return Offer.objects.select_related("call", "operator").select_for_update(of=("self", "operator"))
+
+
 def offer_by_leg(call: Call, leg_ref: str) -> Offer | None:
-    """Step 2: one leg of the (already locked) call."""
-    return (Offer.objects.select_for_update(of=("self",)).select_related("call")
-            .filter(call=call, leg_ref=leg_ref).first())
+    """Steps 2-3: one leg of the (already locked) call, with its operator."""
+    return _offers().filter(call=call, leg_ref=leg_ref).first()
 
 
 def offer_by_id(offer_id: int) -> Offer:
-    """Step 2, for a timer that found the offer first: lock the call (step 1) before calling this."""
-    return Offer.objects.select_for_update(of=("self",)).select_related("call").get(pk=offer_id)
+    """Steps 2-3, for a timer that found the offer first: lock the call (step 1) before calling this."""
+    return _offers().get(pk=offer_id)
 
 
 def ringing_offers(call: Call, *, except_offer: Offer | None = None) -> QuerySet[Offer]:
-    """Step 2: every leg of the call still ringing, in their operators' id order."""
-    offers = Offer.objects.filter(call=call, state=OfferState.RINGING).select_related("call").order_by("operator_id")
+    """Steps 2-3: every leg of the call still ringing with its operator, in the operators' id order."""
+    offers = _offers().filter(call=call, state=OfferState.RINGING).order_by("operator_id")
     if except_offer is not None:
         offers = offers.exclude(pk=except_offer.pk)
-    return offers.select_for_update(of=("self",))
+    return offers
 
 
 def operator(operator_id: int) -> Operator:

@@ -121,9 +121,12 @@ def offer_operator(operator_id: int, work: Work) -> bool:
     return False
 
 
-def requeue_if_nobody_rings(call: Call, work: Work) -> None:
+def requeue_if_nobody_rings(call: Call, offer: Offer, work: Work) -> None:
     """After a failed offer: ring the next operator, or wait in the queue again."""
-    if call.state != CallState.RINGING or Offer.objects.filter(call=call, state=OfferState.RINGING).exists():
+    if call.state != CallState.RINGING:
+        return
+    # Only ring-all calls can have another leg still ringing (the database allows one per call otherwise).
+    if offer.ring_all and Offer.objects.filter(call=call, state=OfferState.RINGING).exists():
         return
     move(call, CallState.QUEUED)
     call.save(update_fields=["state"])

@@ -149,7 +149,7 @@ def on_leg_answered(event: port.LegAnswered, call: Call, work: Work) -> None:
         work.command(port.CancelLeg(call_ref=call.engine_ref, leg_ref=event.leg_ref))
         return
     end_offer(offer, OfferState.ANSWERED, work)
-    op = locks.operator(offer.operator_id)
+    op = offer.operator  # locked with the offer
     op.no_answer_streak = 0
     transition_locked(op, OperatorState.ON_CALL, via=Via.ACD, call_id=call.pk)
     if offer.is_transfer:
@@ -189,7 +189,7 @@ def fail_offer(offer: Offer, call: Call, state: str, work: Work) -> None:
     release_operator_after_miss(offer, state, call.service, work)
     if offer.is_transfer:
         return
-    requeue_if_nobody_rings(call, work)
+    requeue_if_nobody_rings(call, offer, work)
 
 
 def on_voicemail(event: port.VoicemailRecorded, call: Call, work: Work) -> None:
