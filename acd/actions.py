@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from agents.models import Operator
 
+from . import locks
 from .events import handle_event
 from .flows.originate import originate_call
 from .flows.repair import end_lost_call
@@ -30,4 +31,5 @@ def operator_ready(operator_id: int) -> bool:
     if account_id is None:
         return False
     with unit_of_work(account_id) as work:
-        return offer_operator(operator_id, work)
+        op = locks.operator_if_exists(operator_id)
+        return op is not None and offer_operator(op, work)

@@ -50,7 +50,7 @@ def end_call(call: Call, work: Work, *, outcome: str, cause: str = HangupCause.N
     call.ended_at = work.at
     if call.wait_seconds is None and call.queued_at is not None:
         call.wait_seconds = (work.at - call.queued_at).total_seconds()
-    call.save()
+    work.save(call)
     work.log(call, CallEventKind.ENDED, outcome=call.outcome, cause=cause)
     budget.release(call.pk)  # idempotent: a duplicate end never frees a channel twice
 
@@ -61,7 +61,7 @@ def reject(call: Call, work: Work, cause: str) -> None:
     call.outcome = Outcome.REJECTED
     call.end_cause = cause
     call.ended_at = work.at
-    call.save()
+    work.save(call)
     work.log(call, CallEventKind.REJECTED, cause=cause)
     work.command(port.HangupCall(call_ref=call.engine_ref, cause=cause))
 
@@ -82,6 +82,6 @@ def take_channel(call: Call, work: Work) -> bool:
     call.outcome = Outcome.REJECTED
     call.end_cause = HangupCause.REACH_PLAN_LIMIT
     call.ended_at = work.at
-    call.save()
+    work.save(call)
     work.command(port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.REACH_PLAN_LIMIT))
     return False

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from agents.choices import OperatorState
+from core.pipeline import DeferredWrites
 from routing.choices import Criterion
 from routing.models import SKILL_MAX, SKILL_MIN, Service, ServiceMembership
 
@@ -121,7 +122,7 @@ def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
 
 
 
-def remember_rotation(service: Service, call: Call, members: list[ServiceMembership]) -> None:
+def remember_rotation(service: Service, call: Call, members: list[ServiceMembership], writes: DeferredWrites) -> None:
     """Sequential rotation: the next call starts after the member just rung (service-wide memory)."""
     if (call.criterion or service.criterion) == Criterion.SEQUENTIAL and members:
-        Service.objects.filter(pk=service.pk).update(rotation_cursor=members[-1].pk)
+        writes.update(Service, service.pk, rotation_cursor=members[-1].pk)

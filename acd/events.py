@@ -23,7 +23,7 @@ from . import locks
 from .choices import CallState
 from .flows import inbound
 from .models import Call
-from .unit import finish
+from .unit import finish, send
 from .work import Work
 
 CALL_HANDLERS: dict[type[port.Event], Callable[..., None]] = {
@@ -115,6 +115,7 @@ def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> 
                 budget.extend(call.pk)  # the call is alive: its channel lease lives on
             handler(event, call, work)
     finish(work)
-    ProcessedEvent.objects.bulk_create([ProcessedEvent(source=source, event_id=event.event_id, received_at=at,
-                                                       commands=[c.as_dict() for c in work.commands])])
+    work.writes.insert([ProcessedEvent(source=source, event_id=event.event_id, received_at=at,
+                                       commands=[c.as_dict() for c in work.commands])])
+    send(work)
     return work.commands

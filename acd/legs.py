@@ -42,24 +42,24 @@ def ring(call: Call, service: Service, members: list[ServiceMembership], work: W
                       ring_all=ring_all, is_transfer=is_transfer, created_at=work.at,
                       expires_at=work.at + dt.timedelta(seconds=timeout + RING_GRACE_SECONDS))
         offers.append(offer)
-        transition_locked(op, OperatorState.RINGING, via=Via.ACD, call_id=call.pk)
+        transition_locked(op, OperatorState.RINGING, via=Via.ACD, call_id=call.pk, writes=work.writes)
         work.command(Ring(call_ref=call.engine_ref, leg_ref=offer.leg_ref, endpoint=op.endpoint,
                           timeout_seconds=timeout, caller_id=call.caller,
                           whisper=whisper_text(call, service, op), screen=screen))
         work.log(call, CallEventKind.OFFERED, operator_id=op.pk, leg=offer.leg_ref)
         send_event_on_commit([operator_group(op.pk)], {"type": "offer", "card": {**screen, "leg": offer.leg_ref},
                                                        "timeout_seconds": timeout})
-    Offer.objects.bulk_create(offers)
+    work.writes.insert(offers)
     if not is_transfer:
         move(call, CallState.RINGING)
-        call.save()
+        work.save(call)
     return offers
 
 
 def end_offer(offer: Offer, state: str, work: Work) -> None:
     offer.state = state
     offer.ended_at = work.at
-    offer.save(update_fields=["state", "ended_at"])
+    work.save(offer, ["state", "ended_at"])
     work.log(offer.call, CallEventKind.OFFER_ENDED, operator_id=offer.operator_id, leg=offer.leg_ref,
              result=state)
 
@@ -75,7 +75,7 @@ def release_operator_after_miss(offer: Offer, state: str, service: Service, work
         op.no_answer_streak += 1
         if op.no_answer_streak >= service.pause_after_misses:
             transition_locked(op, OperatorState.PAUSED, via=Via.ACD, pause_source=PauseSource.NO_ANSWER,
-                              reason="no answer", call_id=offer.call_id)
+                              reason="no answer", call_id=offer.call_id, writes=work.writes)
             return
         backoff = NO_ANSWER_RETRY_SECONDS
     elif state == OfferState.BUSY:
@@ -87,9 +87,9 @@ def release_operator_after_miss(offer: Offer, state: str, service: Service, work
     else:  # cancelled: the caller left or someone else answered; the operator is free at once
         backoff = 0
     op.backoff_until = work.at + dt.timedelta(seconds=backoff) if backoff else None
-    transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD, call_id=offer.call_id)
+    transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD, call_id=offer.call_id, writes=work.writes)
     if not backoff:
-        work.freed(op.pk)
+        work.freed(op)
 
 
 def cancel_ringing(call: Call, work: Work, *, except_offer: Offer | None = None) -> None:
@@ -109,7 +109,7 @@ def release_after_call(operator_id: int, call: Call, work: Work) -> None:
     wrapup = call.service.wrapup_seconds if call.service else 0
     if wrapup:
         op.wrapup_until = work.at + dt.timedelta(seconds=wrapup)
-        transition_locked(op, OperatorState.WRAP_UP, via=Via.ACD, call_id=call.pk)
+        transition_locked(op, OperatorState.WRAP_UP, via=Via.ACD, call_id=call.pk, writes=work.writes)
     else:
-        transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD, call_id=call.pk)
-        work.freed(op.pk)
+        transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD, call_id=call.pk, writes=work.writes)
+        work.freed(op)

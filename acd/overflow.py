@@ -30,7 +30,7 @@ def overflow(call: Call, work: Work, *, reason: str, action_override: str | None
         move(call, CallState.VOICEMAIL)
         call.outcome = Outcome.VOICEMAIL
         call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()
-        call.save()
+        work.save(call)
         work.command(RecordVoicemail(call_ref=call.engine_ref,
                                      greeting=prompt_ref(service.voicemail_prompt, BUILTIN_VOICEMAIL)))
     elif action == OverflowAction.REDIRECT:
@@ -38,7 +38,7 @@ def overflow(call: Call, work: Work, *, reason: str, action_override: str | None
         call.outcome = Outcome.REDIRECTED
         call.transferred_to = service.overflow_number
         call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()
-        call.save()
+        work.save(call)
         work.command(Transfer(call_ref=call.engine_ref, destination=service.overflow_number))
     else:
         play_and_hang_up(call, work, prompt_ref(service.busy_prompt, BUILTIN_BUSY),
@@ -54,7 +54,7 @@ def play_and_hang_up(call: Call, work: Work, prompt: str, seconds: float, *, out
 def voicemail_recorded(call: Call, work: Work, seconds: float, url: str) -> None:
     call.voicemail_seconds = seconds
     call.voicemail_url = url
-    call.save(update_fields=["voicemail_seconds", "voicemail_url"])
+    work.save(call, ["voicemail_seconds", "voicemail_url"])
     work.log(call, CallEventKind.VOICEMAIL, seconds=seconds, url=url)
     duty = call.account.duty_email
     if duty:

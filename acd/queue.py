@@ -13,6 +13,7 @@ import datetime as dt
 from django.db.models import Q
 
 from agents.choices import OperatorState
+from agents.models import Operator
 from routing.choices import CodeUnavailableAction, Criterion, OverflowAction
 from routing.models import Service, ServiceMembership
 from telephony.port import StartHold
@@ -54,7 +55,7 @@ def enter_queue(call: Call, work: Work) -> None:
     work.command(StartHold(call_ref=call.engine_ref, prompt=prompt_ref(service.hold_prompt, BUILTIN_HOLD)))
     if offer_call(call, work):
         return  # ring() saved the call
-    call.save()
+    work.save(call)
     if service.overflow_when_nobody_logged_in and not ServiceMembership.objects.filter(
             service=service, operator__is_active=True).exclude(operator__state=OperatorState.LOGGED_OUT).exists():
         overflow(call, work, reason="no_operator")
@@ -77,23 +78,22 @@ def offer_call(call: Call, work: Work) -> bool:
         # The window for the wanted operator is over: anyone, longest idle first.
         call.target_operator = None
         call.criterion = Criterion.LONGEST_IDLE
-        call.save(update_fields=["target_operator", "criterion"])
+        work.save(call, ["target_operator", "criterion"])
     members, ring_all = lock_candidates(service, call, work.at)
     if not members:
         return False
     ring(call, service, members, work, ring_all=ring_all)
-    remember_rotation(service, call, members)
+    remember_rotation(service, call, members, work.writes)
     return True
 
 
-def offer_operator(operator_id: int, work: Work) -> bool:
+def offer_operator(op: Operator, work: Work) -> bool:
     """An operator just became free: give them the best waiting call they may take.
 
-    Across all their services, the highest priority first, then the longest waiting (the operator's row
-    is locked first here, so calls are claimed with SKIP LOCKED).
+    Across all their services, the highest priority first, then the longest waiting. The operator comes
+    locked (and as this unit changed it), so calls are claimed with SKIP LOCKED.
     """
-    op = locks.operator_if_exists(operator_id)
-    if op is None or op.state != OperatorState.AVAILABLE or not op.is_active:
+    if op.state != OperatorState.AVAILABLE or not op.is_active:
         return False
     if op.backoff_until and op.backoff_until > work.at:
         return False
@@ -116,7 +116,7 @@ def offer_operator(operator_id: int, work: Work) -> bool:
         member.operator = op
         ring_all = (call.criterion or member.service.criterion) == Criterion.RING_ALL
         ring(call, member.service, [member], work, ring_all=ring_all)
-        remember_rotation(member.service, call, [member])
+        remember_rotation(member.service, call, [member], work.writes)
         return True
     return False
 
@@ -126,10 +126,10 @@ def requeue_if_nobody_rings(call: Call, offer: Offer, work: Work) -> None:
     if call.state != CallState.RINGING:
         return
     # Only ring-all calls can have another leg still ringing (the database allows one per call otherwise).
-    if offer.ring_all and Offer.objects.filter(call=call, state=OfferState.RINGING).exists():
+    if offer.ring_all and Offer.objects.filter(call=call, state=OfferState.RINGING).exclude(pk=offer.pk).exists():
         return
     move(call, CallState.QUEUED)
-    call.save(update_fields=["state"])
+    work.save(call, ["state"])
     if call.queue_deadline is not None and call.queue_deadline <= work.at:
         overflow(call, work, reason="max_wait")
         return

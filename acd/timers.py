@@ -64,12 +64,13 @@ def _overflow_due(call_id: int, work: Work) -> None:
 def _free_operator(operator_id: int, work: Work) -> None:
     op = locks.operator(operator_id)
     if op.state == OperatorState.WRAP_UP and op.wrapup_until and op.wrapup_until <= work.at:
-        transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD)
+        transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD, writes=work.writes)
     elif op.state == OperatorState.AVAILABLE and op.backoff_until and op.backoff_until <= work.at:
-        Operator.objects.filter(pk=op.pk).update(backoff_until=None)
+        op.backoff_until = None
+        work.writes.update(Operator, op.pk, backoff_until=None)
     else:
         return
-    work.freed(op.pk)
+    work.freed(op)
 
 
 def _retry_waiting(call_id: int, work: Work) -> None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.clock import now
 from core.errors import ActionError, IllegalTransition
 from core.events import account_group, operator_group, send_event_on_commit
+from core.pipeline import DeferredWrites
 
 from .choices import OperatorState, PauseSource, Via
 from .models import Operator, OperatorEvent, PauseReason
@@ -59,8 +60,11 @@ def lock_operator(operator_id: int) -> Operator:
 
 def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = "",
                       pause_source: str = "", pause_reason: PauseReason | None = None,
-                      call_id: int | None = None) -> Operator:
-    """Move an operator whose row this transaction already holds locked. Callers: the actions below and the ACD."""
+                      call_id: int | None = None, writes: DeferredWrites | None = None) -> Operator:
+    """Move an operator whose row this transaction already holds locked. Callers: the actions below and the ACD.
+
+    With `writes` (the ACD's unit of work) the row and its log entry are sent with the unit's other writes
+    and its COMMIT, in one round trip; without, at once."""
     from_state = op.state
     if to_state not in TRANSITIONS[from_state]:
         raise IllegalTransition(
@@ -87,13 +91,19 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
         op.wrapup_until = None
     if to_state != S.AVAILABLE:
         op.backoff_until = None
-    op.save(update_fields=["state", "state_changed_at", "pause_source", "pause_reason", "available_since",
-                           "no_answer_streak", "last_call_ended_at", "wrapup_until", "backoff_until"])
-    OperatorEvent.objects.create(
+    fields = ["state", "state_changed_at", "pause_source", "pause_reason", "available_since", "no_answer_streak",
+              "last_call_ended_at", "wrapup_until", "backoff_until"]
+    entry = OperatorEvent(
         account_id=op.account_id, operator=op, at=at, from_state=from_state, to_state=to_state,
         pause_source=op.pause_source, reason=reason or (pause_reason.name if pause_reason else ""), via=via,
         call_id=call_id,
     )
+    if writes is None:
+        op.save(update_fields=fields)
+        entry.save()
+    else:
+        writes.save(op, [op._meta.get_field(name).attname for name in fields])
+        writes.insert([entry])
     send_event_on_commit(
         [operator_group(op.pk), account_group(op.account_id)],
         {"type": "operator.state", "v": 1, "account": op.account_id, "operator": operator_snapshot(op),

@@ -5,20 +5,27 @@ from __future__ import annotations
 from django.db import transaction
 
 from core.clock import now
+from core.pipeline import DeferredWrites
 
 from .backends import get_backend
 from .models import OutboundCommand
 from .port import COMMAND_TYPES, Command
 
 
-def record(account_id: int, commands: list[Command], *, notify: bool = True) -> None:
-    """Store commands in the current transaction; the backend is told once it commits."""
+def record(account_id: int, commands: list[Command], *, notify: bool = True,
+           writes: DeferredWrites | None = None) -> None:
+    """Store commands in the current transaction; the backend is told once it commits.
+
+    With `writes` (a unit of work's deferred writes) the rows go with the unit's other writes and COMMIT."""
     if not commands:
         return
     at = now()
-    OutboundCommand.objects.bulk_create([
-        OutboundCommand(account_id=account_id, call_ref=c.call_ref, payload=c.as_dict(), created_at=at)
-        for c in commands])
+    rows = [OutboundCommand(account_id=account_id, call_ref=c.call_ref, payload=c.as_dict(), created_at=at)
+            for c in commands]
+    if writes is None:
+        OutboundCommand.objects.bulk_create(rows)
+    else:
+        writes.insert(rows)
     if notify:
         transaction.on_commit(lambda: get_backend().notify_pending(account_id))
 

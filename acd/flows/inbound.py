@@ -79,7 +79,7 @@ def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
     call.service = service
     call.criterion = number.criterion_override or service.criterion
     call.priority = service.priority
-    call.save()
+    work.save(call)
     work.log(call, CallEventKind.ARRIVED, caller=caller, dialed=dialed)
     if not take_channel(call, work):
         return
@@ -90,7 +90,7 @@ def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
         return
     if service.welcome_prompt_id:
         move(call, CallState.WELCOME)
-        call.save(update_fields=["state"])
+        work.save(call, ["state"])
         work.log(call, CallEventKind.WELCOME)
         work.command(port.Play(call_ref=call.engine_ref, prompt=prompt_ref(service.welcome_prompt, ""),
                                seconds=prompt_seconds(service.welcome_prompt), notify=True))
@@ -112,7 +112,7 @@ def closed(call: Call, service: Service, work: Work) -> None:
 def after_welcome(call: Call, work: Work) -> None:
     if call.criterion == Criterion.OPERATOR_CODE:
         move(call, CallState.COLLECTING)
-        call.save(update_fields=["state"])
+        work.save(call, ["state"])
         work.command(port.CollectDigits(call_ref=call.engine_ref, prompt=BUILTIN_OPERATOR_CODE))
         return
     enter_queue(call, work)
@@ -151,7 +151,7 @@ def on_leg_answered(event: port.LegAnswered, call: Call, work: Work) -> None:
     end_offer(offer, OfferState.ANSWERED, work)
     op = offer.operator  # locked with the offer
     op.no_answer_streak = 0
-    transition_locked(op, OperatorState.ON_CALL, via=Via.ACD, call_id=call.pk)
+    transition_locked(op, OperatorState.ON_CALL, via=Via.ACD, call_id=call.pk, writes=work.writes)
     if offer.is_transfer:
         complete_transfer(call, op, work)
     else:
@@ -162,7 +162,7 @@ def on_leg_answered(event: port.LegAnswered, call: Call, work: Work) -> None:
             call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()
         call.outcome = Outcome.ANSWERED
     call.operator = op
-    call.save()
+    work.save(call)
     work.log(call, CallEventKind.CONNECTED, operator_id=op.pk, leg=offer.leg_ref)
     work.command(port.StopHold(call_ref=call.engine_ref), port.Bridge(call_ref=call.engine_ref,
                                                                       leg_ref=offer.leg_ref))

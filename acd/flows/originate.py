@@ -34,7 +34,7 @@ def originate_call(account_id: int, destination: str, *, direction: str = Direct
             call.outcome = Outcome.REJECTED
             call.end_cause = HangupCause.REACH_PLAN_LIMIT
             call.ended_at = work.at
-            call.save()
+            work.save(call)
             work.log(call, CallEventKind.REJECTED, cause=HangupCause.REACH_PLAN_LIMIT)
         else:
             work.command(Originate(call_ref=call.engine_ref, destination=target, caller_id=caller_id,

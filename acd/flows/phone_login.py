@@ -27,11 +27,11 @@ PROMPT_REFUSED = "builtin:operator-login-refused"
 def start_phone_login(call: Call, work: Work) -> None:
     call.outcome = Outcome.SERVICE_CALL
     call.direction = Direction.SYSTEM
-    call.save()
+    work.save(call)
     if not take_channel(call, work):  # a service call holds a channel like any other
         return
     move(call, CallState.COLLECTING)
-    call.save(update_fields=["state"])
+    work.save(call, ["state"])
     work.log(call, CallEventKind.ARRIVED, caller=call.caller, dialed=call.dialed, purpose="operator_login")
     work.command(port.Answer(call_ref=call.engine_ref),
                  port.CollectDigits(call_ref=call.engine_ref, prompt=PROMPT_ASK, max_digits=20, timeout_seconds=15))

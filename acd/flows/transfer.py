@@ -59,7 +59,7 @@ def _transfer(work: Work, call: Call, account_id: int, operator_id: int | None, 
         move(call, CallState.FORWARDED)
         call.outcome = Outcome.TRANSFERRED
         call.transferred_to = destination
-        call.save()
+        work.save(call)
         work.log(call, CallEventKind.TRANSFERRED, number=destination)
         work.command(Transfer(call_ref=call.engine_ref, destination=destination))
         if call.operator_id:
@@ -82,7 +82,7 @@ def _transfer(work: Work, call: Call, account_id: int, operator_id: int | None, 
         call.queued_at = work.at
         call.operator = None
         call.target_operator = None
-        call.save()
+        work.save(call)
         work.log(call, CallEventKind.TRANSFERRED, service=target.pk)
         work.command(StartHold(call_ref=call.engine_ref, prompt=prompt_ref(target.hold_prompt, BUILTIN_HOLD)))
         if previous:

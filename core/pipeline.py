@@ -1,0 +1,89 @@
+"""Fewer round trips to PostgreSQL without leaving the ORM: deferred writes, sent with the COMMIT.
+
+A unit of work on the call path reads what it must (locked), decides in Python, and then writes. The
+writes' results are never read (the decisions are made), so waiting for each one is waste: `DeferredWrites`
+collects them as SQL compiled by Django's own compilers and `flush()` sends them in one psycopg pipeline,
+followed by the COMMIT when the unit owns the transaction. Writes and commit: one round trip.
+
+PostgreSQL stays the single source of truth: a deferred write that fails (a unique index, a check) fails
+the flush, the COMMIT is never applied, and the whole transaction rolls back as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from django.db import connections, models
+from django.db.models.sql import InsertQuery, UpdateQuery
+
+
+class DeferredWrites:
+    """INSERTs and UPDATEs whose results nobody reads, kept in order until `flush()`."""
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def update(self, model: type[models.Model], pk: int, **values: Any) -> None:
+        """`UPDATE … SET values WHERE pk = pk`, as `Model.objects.filter(pk=pk).update(**values)` would send."""
+        query = UpdateQuery(model)
+        query.add_q(models.Q(pk=pk))
+        query.add_update_values(values)
+        sql, params = query.get_compiler(self.using).as_sql()
+        self.statements.append((sql, tuple(params)))
+
+    def save(self, obj: models.Model, fields: Iterable[str] | None = None) -> None:
+        """Write back an existing row: the named fields, or every concrete field but the key."""
+        names = list(fields) if fields is not None else [
+            f.attname for f in obj._meta.concrete_fields if not f.primary_key]
+        self.update(type(obj), obj.pk, **{name: getattr(obj, name) for name in names})
+
+    def insert(self, objs: list[models.Model]) -> None:
+        """`INSERT` rows (without RETURNING: give them their key first when a later write refers to them)."""
+        if not objs:
+            return
+        model = type(objs[0])
+        fields = [f for f in model._meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
+        for obj in objs:  # what the ORM does before an insert: defaults and auto_now values
+            for field in fields:
+                if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                    field.pre_save(obj, add=True)
+        query = InsertQuery(model)
+        query.insert_values(fields, objs)
+        compiler = query.get_compiler(self.using)
+        compiler.returning_fields = None
+        for sql, params in compiler.as_sql():
+            self.statements.append((sql, tuple(params)))
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.statements.append((sql, params))
+
+    def flush(self, *, commit: bool) -> None:
+        """Send every write (and COMMIT when `commit`) in one round trip.
+
+        `commit` is for the unit that owns the transaction, at its very end: Django's own commit on leaving
+        the atomic block then finds nothing to commit and only runs the on-commit hooks. A failing write
+        raises here, the COMMIT is skipped by the server, and the atomic block rolls everything back.
+        """
+        if not self.statements and not commit:
+            return
+        connection = connections[self.using]
+        raw = connection.connection
+        with connection.wrap_database_errors, raw.pipeline(), psycopg.ClientCursor(raw) as cur:
+            for sql, params in self.statements:
+                cur.execute(sql, params or None)
+            if commit:
+                cur.execute("COMMIT")
+        self.statements = []
+
+
+def owns_transaction(using: str = "default") -> bool:
+    """True inside an outermost `atomic` block (not nested in a caller's transaction or a test's): the unit
+    may then send the COMMIT itself."""
+    connection = connections[using]
+    return connection.in_atomic_block and len(connection.atomic_blocks) == 1 and not connection.needs_rollback
