@@ -50,6 +50,7 @@ def ring(call: Call, service: Service, members: list[ServiceMembership], work: W
         send_event_on_commit([operator_group(op.pk)], {"type": "offer", "card": {**screen, "leg": offer.leg_ref},
                                                        "timeout_seconds": timeout})
     work.writes.insert(offers)
+    call.has_ringing_leg = True
     if not is_transfer:
         move(call, CallState.RINGING)
         work.save(call)
@@ -93,7 +94,12 @@ def release_operator_after_miss(offer: Offer, state: str, service: Service, work
 
 
 def cancel_ringing(call: Call, work: Work, *, except_offer: Offer | None = None) -> None:
-    """Stop every other leg still ringing for the call; their operators are free again."""
+    """Stop every other leg still ringing for the call; their operators are free again.
+
+    A call locked by an engine event says whether it has a ringing leg at all (`acd.locks.call_by_ref`);
+    one that has none costs no query here."""
+    if getattr(call, "has_ringing_leg", True) is False:
+        return
     for offer in locks.ringing_offers(call, except_offer=except_offer):
         end_offer(offer, OfferState.CANCELLED, work)
         release_operator_after_miss(offer, OfferState.CANCELLED, call.service, work)

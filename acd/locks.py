@@ -15,7 +15,7 @@ one another. Nothing in `acd/` calls `select_for_update` outside this module.
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from agents.models import Operator
 from billing.models import ChannelLease
@@ -29,10 +29,13 @@ def _calls() -> QuerySet[Call]:
 
 
 def call_by_ref(account_id: int, call_ref: str) -> Call | None:
-    """Step 1, from an engine event: the call the event is about, with its channel lease's expiry (read in
-    the same statement, so the event extends the lease only when it runs low)."""
+    """Step 1, from an engine event: the call the event is about. The same statement tells its channel
+    lease's expiry (the event extends the lease only when it runs low) and whether any leg of it is still
+    ringing (when none is, ending the call need not look for legs to cancel)."""
     live_lease = ChannelLease.objects.filter(call_id=OuterRef("pk"), released_at__isnull=True)
-    return (_calls().annotate(lease_expires_at=Subquery(live_lease.values("expires_at")[:1]))
+    ringing = Offer.objects.filter(call_id=OuterRef("pk"), state=OfferState.RINGING)
+    return (_calls().annotate(lease_expires_at=Subquery(live_lease.values("expires_at")[:1]),
+                              has_ringing_leg=Exists(ringing))
             .filter(account_id=account_id, engine_ref=call_ref).first())
 
 

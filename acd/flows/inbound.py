@@ -155,7 +155,8 @@ def on_leg_answered(event: port.LegAnswered, call: Call, work: Work) -> None:
     if offer.is_transfer:
         complete_transfer(call, op, work)
     else:
-        cancel_ringing(call, work, except_offer=offer)
+        if offer.ring_all:  # only ring-all rings several legs at once (the database allows one otherwise)
+            cancel_ringing(call, work, except_offer=offer)
         move(call, CallState.CONNECTED)
         if call.answered_at is None:  # a call transferred to another service keeps its first answer
             call.answered_at = work.at

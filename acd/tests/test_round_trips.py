@@ -26,13 +26,13 @@ CEILINGS = {
     "prompt_finished (rings)": 5,
     "leg_ringing": 1,
     "leg_no_answer (rings the next)": 6,
-    "leg_answered": 5,
-    "hangup (wrap-up)": 6,
+    "leg_answered": 4,
+    "hangup (wrap-up)": 5,
     "duplicate event": 5,
 }
 WHOLE_CALL = ("incoming_call (welcome)", "prompt_finished (rings)", "leg_ringing", "leg_answered",
               "hangup (wrap-up)")
-WHOLE_CALL_CEILING = 22
+WHOLE_CALL_CEILING = 20
 
 
 @pytest.fixture
