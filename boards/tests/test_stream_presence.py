@@ -3,15 +3,19 @@ ACD's answer to a login when a caller is waiting. Each commits for real; its eve
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from acd import actions as acd
 from agents import actions
-from agents.models import Operator
+from agents.models import Operator, OperatorEvent
 from core.errors import IllegalTransition
 from telephony import port
 from tests import factories
@@ -138,3 +142,33 @@ def test_a_configuration_edit_never_writes_presence_back(floor):
     stale.save()
     op = Operator.objects.get(pk=floor.mario.pk)
     assert (op.name, op.state, op.version) == ("Mario Rossi", "available", 1)
+
+
+def test_concurrent_changes_of_one_operator_get_distinct_versions_in_commit_order(floor):
+    """Four threads toggle one operator at once: each change gets the next version, none is lost or shared."""
+    actions.login_operator(floor.mario.pk)
+
+    def toggle() -> None:
+        try:
+            for _ in range(10):
+                with contextlib.suppress(IllegalTransition):
+                    actions.pause_operator(floor.mario.pk)
+                with contextlib.suppress(IllegalTransition):
+                    actions.resume_operator(floor.mario.pk)
+        finally:
+            connection.close()
+
+    with verify_action(floor.account) as verified:
+        threads = [threading.Thread(target=toggle) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    published = [e["operator"] for e in operator_events(verified, floor.mario)]
+    op = Operator.objects.get(pk=floor.mario.pk)
+    assert sorted(o["version"] for o in published) == list(range(2, op.version + 1))
+    assert op.version == 1 + OperatorEvent.objects.filter(operator=op, from_state__in=["available", "paused"],
+                                                          to_state__in=["available", "paused"]).count()
+    # The log in commit order alternates, as versions say: version n+1 always leaves the state version n left.
+    by_version = sorted(published, key=lambda o: o["version"])
+    assert all(a["state"] != b["state"] for a, b in itertools.pairwise(by_version))
