@@ -3,13 +3,9 @@ engine's request, and a redelivered (or duplicated) task does not send it twice.
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 
 import pytest
-import redis
-from django.conf import settings
 from django.core import mail
 from django.db import connection
 
@@ -18,27 +14,9 @@ from acd.models import Call, VoicemailEmail
 from acd.voicemail import send_voicemail_email, send_voicemail_email_task
 from telephony import port
 from tests import factories
+from tests.broker import take_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TASK = send_voicemail_email_task.name
-
-
-def queued_for(call_id: int) -> list[bytes]:
-    """The broker's messages for this call's task, in the Celery default queue (Redis list `celery`)."""
-    found = []
-    for raw in redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1):
-        message = json.loads(raw)
-        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-        if message["headers"]["task"] == TASK and args == [call_id]:
-            found.append(raw)
-    return found
-
-
-def take(raw: bytes) -> list:
-    """Take one message off the broker (no worker listens to the default queue in the tests)."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).lrem("celery", 1, raw)
-    return json.loads(base64.b64decode(json.loads(raw)["body"]))[0]
 
 
 def voicemail_call(clock) -> Call:
@@ -58,8 +36,7 @@ def voicemail_call(clock) -> Call:
 def test_the_engines_request_only_queues_the_task_and_a_redelivery_sends_once(clock):
     call = voicemail_call(clock)
     assert mail.outbox == []  # nothing was sent inside the engine's request
-    [message] = queued_for(call.pk)  # one task, by id, on the real broker, after the commit
-    args = take(message)
+    [args] = take_queued(send_voicemail_email_task.name, [call.pk])  # one task, by id, on the real broker
     for _ in range(2):  # the worker runs it, then Redis redelivers it
         send_voicemail_email_task.apply(args=args)
     assert len(mail.outbox) == 1
@@ -71,8 +48,7 @@ def test_the_engines_request_only_queues_the_task_and_a_redelivery_sends_once(cl
 
 def test_two_deliveries_at_once_send_one_email(clock):
     call = voicemail_call(clock)
-    for message in queued_for(call.pk):
-        take(message)
+    take_queued(send_voicemail_email_task.name, [call.pk])
     results = []
 
     def deliver() -> None:
@@ -92,8 +68,7 @@ def test_two_deliveries_at_once_send_one_email(clock):
 
 def test_a_failed_send_is_not_recorded_as_sent(clock, settings):
     call = voicemail_call(clock)
-    for message in queued_for(call.pk):
-        take(message)
+    take_queued(send_voicemail_email_task.name, [call.pk])
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: the send fails
     with pytest.raises(OSError):
