@@ -48,7 +48,7 @@ def ring(call: Call, service: Service, members: list[ServiceMembership], work: W
                           whisper=whisper_text(call, service, op), screen=screen))
         work.log(call, CallEventKind.OFFERED, operator_id=op.pk, leg=offer.leg_ref)
         send_event_on_commit([operator_group(op.pk)], {"type": "offer", "card": {**screen, "leg": offer.leg_ref},
-                                                       "timeout_seconds": timeout})
+                                                       "timeout_seconds": timeout, "version": op.version})
     work.writes.insert(offers)
     call.has_ringing_leg = True
     if not is_transfer:

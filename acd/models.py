@@ -121,3 +121,15 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id} {self.kind}"
+
+
+class VoicemailEmail(models.Model):
+    """The voicemail notification sent for a call: at most one per call (acd/voicemail.py), so a redelivered
+    task never sends it twice. Written in the transaction that sends it."""
+
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    to = models.EmailField()
+    sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.call_id} → {self.to}"

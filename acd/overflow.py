@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-
 from routing.choices import OverflowAction
 from telephony.port import HangupCall, Play, RecordVoicemail, StopHold, Transfer
 
@@ -14,6 +10,7 @@ from .choices import CallEventKind, CallState, HangupCause, Outcome
 from .legs import cancel_ringing
 from .models import Call
 from .prompts import BUILTIN_BUSY, BUILTIN_VOICEMAIL, prompt_ref, prompt_seconds
+from .voicemail import email_duty_after_commit
 from .work import Work
 
 
@@ -56,9 +53,5 @@ def voicemail_recorded(call: Call, work: Work, seconds: float, url: str) -> None
     call.voicemail_url = url
     work.save(call, ["voicemail_seconds", "voicemail_url"])
     work.log(call, CallEventKind.VOICEMAIL, seconds=seconds, url=url)
-    duty = call.account.duty_email
-    if duty:
-        subject = f"Voicemail from {call.caller or 'anonymous'} ({call.service.name if call.service else ''})"
-        body = (f"Caller: {call.caller}\nNumber dialled: {call.dialed}\nAt: {call.arrived_at.isoformat()}\n"
-                f"Length: {seconds:.0f} s\nRecording: {url}\n")
-        transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [duty]))
+    if call.account.duty_email:
+        email_duty_after_commit(call.pk)  # by a Celery task, after the commit: never inside this request

@@ -5,6 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import actions
+from .voicemail import send_voicemail_email_task
+
+__all__ = ["send_voicemail_email_task", "sweep_timers_task"]  # the voicemail task lives with its action
 
 
 @shared_task(acks_late=True, ignore_result=True)

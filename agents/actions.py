@@ -47,6 +47,7 @@ def operator_snapshot(op: Operator) -> dict[str, Any]:
         "pause_reason": op.pause_reason.name if op.pause_reason_id and op.pause_reason else None,
         "no_answer_streak": op.no_answer_streak,
         "wrapup_until": op.wrapup_until.isoformat() if op.wrapup_until else None,
+        "version": op.version,
     }
 
 
@@ -61,10 +62,14 @@ def lock_operator(operator_id: int) -> Operator:
 def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = "",
                       pause_source: str = "", pause_reason: PauseReason | None = None,
                       call_id: int | None = None, writes: DeferredWrites | None = None) -> Operator:
-    """Move an operator whose row this transaction already holds locked. Callers: the actions below and the ACD.
+    """Move an operator whose row this transaction already holds locked (and read under that lock). Callers:
+    the actions below and the ACD.
 
+    The per-operator `version` rises by one in the same UPDATE: the row lock orders the changes of one
+    operator, so their versions commit in order, whatever order their events later reach a browser in.
     With `writes` (the ACD's unit of work) the row and its log entry are sent with the unit's other writes
-    and its COMMIT, in one round trip; without, at once."""
+    and its COMMIT, in one round trip; without, at once.
+    """
     from_state = op.state
     if to_state not in TRANSITIONS[from_state]:
         raise IllegalTransition(
@@ -91,8 +96,9 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
         op.wrapup_until = None
     if to_state != S.AVAILABLE:
         op.backoff_until = None
+    op.version += 1
     fields = ["state", "state_changed_at", "pause_source", "pause_reason", "available_since", "no_answer_streak",
-              "last_call_ended_at", "wrapup_until", "backoff_until"]
+              "last_call_ended_at", "wrapup_until", "backoff_until", "version"]
     entry = OperatorEvent(
         account_id=op.account_id, operator=op, at=at, from_state=from_state, to_state=to_state,
         pause_source=op.pause_source, reason=reason or (pause_reason.name if pause_reason else ""), via=via,

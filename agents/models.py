@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -26,6 +28,13 @@ class PauseReason(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Written only by the presence actions (agents.actions.transition_locked) and the ACD's own targeted updates,
+# always under the operator's row lock. An edit of the operator's configuration (admin form, API) leaves them
+# alone: a form loaded before a state change must not write the old state (and version) back.
+PRESENCE_FIELDS = frozenset({"state", "state_changed_at", "pause_reason", "pause_source", "available_since",
+                             "last_call_ended_at", "no_answer_streak", "wrapup_until", "backoff_until", "version"})
 
 
 class Operator(models.Model):
@@ -60,6 +69,9 @@ class Operator(models.Model):
     backoff_until = models.DateTimeField(
         _("not offered calls until"), null=True, blank=True,
         help_text=_("A short back-off after a busy, rejected or unanswered offer."))
+    # One more with each state change, in the same UPDATE, under the row lock: versions of one operator
+    # commit in order, so a console or wallboard can drop an event older than what it shows (boards/PROTOCOL.md).
+    version = models.PositiveBigIntegerField(_("state version"), default=0, editable=False)
 
     class Meta:
         ordering = ["account", "name"]
@@ -75,6 +87,14 @@ class Operator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.login})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """An existing operator's full save writes its configuration only, never its presence (see
+        PRESENCE_FIELDS): the state machine's columns change only through the presence actions."""
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name not in PRESENCE_FIELDS]
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if self.endpoint_kind == EndpointKind.PHONE:

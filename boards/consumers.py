@@ -17,9 +17,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.scoping import user_account
 from core.events import account_group, operator_group
+from core.protocol import PROTOCOL_VERSION, encode
+from core.sequence import claim_stats, current_seq
 
-from .protocol import PROTOCOL_VERSION, encode
-from .sequence import claim_stats, current_seq
 from .snapshots import console_snapshot, wallboard_snapshot
 
 _board_snapshots: dict[str, tuple[int, dict[str, Any]]] = {}  # stream → (seq, snapshot), per server process
@@ -74,7 +74,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "v": PROTOCOL_VERSION, "code": "unknown_message"})
 
     async def centralino_event(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=message["text"])  # encoded once by the producer (boards.protocol)
+        await self.send(text_data=message["text"])  # encoded once by the producer (core.protocol)
 
 
 class ConsoleConsumer(StreamConsumer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.models import Account
 from acd.choices import OfferState
 from acd.clockutil import start_of_day
 from acd.models import Offer
@@ -23,8 +24,8 @@ def offer_card(operator: Operator) -> dict[str, Any] | None:
              .select_related("call", "call__service", "call__service__account").first())
     if offer is None:
         return None
-    return {**screen_info(offer.call, offer.call.service, now()), "leg": offer.leg_ref,
-            "expires_at": offer.expires_at.isoformat()}
+    # The card as the `offer` event carried it: the wait is the caller's wait when the operator was rung.
+    return {**screen_info(offer.call, offer.call.service, offer.created_at), "leg": offer.leg_ref}
 
 
 def console_snapshot(operator_id: int) -> dict[str, Any]:
@@ -37,15 +38,9 @@ def console_snapshot(operator_id: int) -> dict[str, Any]:
 
 def wallboard_snapshot(account_id: int) -> dict[str, Any]:
     at = now()
-    services = list(Service.objects.filter(account_id=account_id, is_active=True).select_related("account")
-                    .order_by("name"))
-    if not services:
-        from accounts.models import Account
-
-        tz = Account.objects.get(pk=account_id).timezone
-    else:
-        tz = services[0].account.timezone
-    today = start_of_day(at, tz)
+    account = Account.objects.select_related("plan").get(pk=account_id)
+    services = list(Service.objects.filter(account_id=account_id, is_active=True).order_by("name"))
+    today = start_of_day(at, account.timezone)
     ops = {o["id"]: o for o in (operator_snapshot(op) for op in Operator.objects.filter(
         account_id=account_id, is_active=True).select_related("pause_reason").order_by("name"))}
     rows = []
@@ -53,9 +48,6 @@ def wallboard_snapshot(account_id: int) -> dict[str, Any]:
         if row["operator_id"] in ops:
             rows.append({**ops[row["operator_id"]], "calls_today": row["calls"], "talk_minutes": row["talk_minutes"],
                          "no_answer": row["no_answer"]})
-    from accounts.models import Account
-
-    account = Account.objects.select_related("plan").get(pk=account_id)
     return {
         "services": [service_stats(s, today, at, at) for s in services],
         "operators": rows,

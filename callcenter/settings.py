@@ -194,5 +194,10 @@ CELERY_BEAT_SCHEDULE = {
 CHANNEL_LEASE_SECONDS = env.int("CHANNEL_LEASE_SECONDS", default=4 * 3600)
 CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "billing.tasks.reconcile_leases_task",
                                                     "schedule": 60.0}
+# Processed engine events (the redelivery guard) and outbound commands are kept this long, then purged in
+# batches. Must be longer than the webhook's 300 s replay window (a system check refuses a shorter one).
+TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks.purge_port_records_task",
+                                                        "schedule": 3600.0, "options": {"expires": 1800}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}

@@ -24,6 +24,9 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from .protocol import relay_message
+from .sequence import next_seq
+
 log = logging.getLogger(__name__)
 
 
@@ -86,9 +89,6 @@ class Publisher:
 
     @staticmethod
     async def _send(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
-        from boards.protocol import relay_message
-        from boards.sequence import next_seq
-
         for group in groups:
             try:
                 await layer.group_send(group, relay_message(group, next_seq(group), payload))

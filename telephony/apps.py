@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+from .retention import check_event_retention
 
 
 class TelephonyConfig(AppConfig):
@@ -8,3 +11,4 @@ class TelephonyConfig(AppConfig):
 
     def ready(self) -> None:
         from .api import authentication  # noqa: F401  (registers the OpenAPI auth extension)
+        checks.register(check_event_retention)

@@ -11,10 +11,18 @@ from celery import shared_task
 from accounts.models import Account
 from core.clock import now
 
-from . import outbox
+from . import housekeeping, outbox
 from .signing import signed_headers
 
 log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_port_records_task() -> int:
+    """Hourly (Celery beat): processed events and outbound commands past TELEPHONY_EVENT_RETENTION_HOURS, in
+    bounded batches. Running it twice, or two at once, only finds fewer rows to delete."""
+    purged = housekeeping.purge()
+    return purged.events + purged.commands
 
 
 @shared_task(acks_late=True)

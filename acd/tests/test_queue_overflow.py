@@ -8,11 +8,13 @@ from django.core import mail
 from acd.choices import CallState, Outcome
 from acd.models import CallEvent
 from acd.tests.switch import kinds, only_ring
+from acd.voicemail import send_voicemail_email_task
 from agents import actions as presence
 from routing.choices import OverflowAction
 from routing.models import Holiday, OpeningHours
 from telephony import port
 from tests import factories
+from tests.broker import take_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,6 +77,9 @@ def test_voicemail_is_stored_and_mailed_to_the_duty_address(account, switch):
     call = switch.call(ref)
     assert (call.outcome, call.voicemail_seconds, call.voicemail_url) == (Outcome.VOICEMAIL, 12.5,
                                                                           "https://pbx/rec/1.wav")
+    assert mail.outbox == []  # never inside the engine's request: by a task queued after the commit
+    [args] = take_queued(send_voicemail_email_task.name, [call.pk])
+    send_voicemail_email_task.apply(args=args)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["duty@example.com"]
     assert "+393401234567" in mail.outbox[0].body and "https://pbx/rec/1.wav" in mail.outbox[0].body

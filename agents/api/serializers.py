@@ -85,3 +85,5 @@ class OperatorStateSerializer(serializers.Serializer):
     pause_source = serializers.CharField(allow_null=True)
     pause_reason = serializers.CharField(allow_null=True)
     no_answer_streak = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="Rises by one with each state change of this operator: of two "
+                                                 "answers, the higher version is the newer state.")

@@ -1,6 +1,75 @@
-// A WebSocket stream with the snapshot + sequence protocol: snapshot first, then deltas numbered per
-// stream; a gap (a lost message) asks for a new snapshot; a dropped socket reconnects and starts over.
+// A WebSocket stream with the snapshot + sequence protocol (boards/PROTOCOL.md): snapshot first, then
+// deltas numbered per stream; a gap (a lost message) asks for a new snapshot; a dropped socket reconnects
+// and starts over.
+//
+// What a message does to what a page shows is written once, as pure functions (sequenceStep, isNewer,
+// applyConsole, applyWallboard). boards/tests/stream_mirror.py is their Python twin, function by function:
+// the verify_action tests apply the server's real events with it and compare with a fresh snapshot, and a
+// browser test runs both on the same messages. Change one, change the other.
 "use strict";
+
+// The wallboard's per-operator figures: they come only with the debounced `stats` message, never with an
+// operator event.
+const OPERATOR_FIGURES = ["calls_today", "talk_minutes", "no_answer"];
+
+// What to do with a message, given the last number applied: [what, new last number], what being
+// "snapshot", "stats", "apply", "ignore" (already in the snapshot) or "gap" (ask for a snapshot).
+function sequenceStep(lastSeq, msg) {
+  if (msg.type === "snapshot") return ["snapshot", msg.seq];
+  if (msg.type === "stats") return ["stats", lastSeq];
+  if (typeof msg.seq !== "number") return ["apply", lastSeq];     // unnumbered (an error)
+  if (lastSeq === null || msg.seq <= lastSeq) return ["ignore", lastSeq];
+  if (msg.seq !== lastSeq + 1) return ["gap", null];
+  return ["apply", msg.seq];
+}
+
+// An operator's state is replaced only by a newer version of it: events of one operator may reach a page
+// out of commit order (two servers, two workers), and an action's answer may arrive after a later event.
+function isNewer(shown, incoming) {
+  return !shown || incoming.version > shown.version;
+}
+
+// The console's state is its snapshot's data: operator, offer (the ringing card or null), pause_reasons,
+// account. A newer operator version clears the card; an offer's card shows only while the operator is at
+// the version it rang at.
+function applyConsole(state, msg) {
+  if (msg.type === "operator.state") {
+    if (!isNewer(state.operator, msg.operator)) return state;
+    return {...state, operator: msg.operator, offer: null};
+  }
+  if (msg.type === "offer") {
+    if (!state.operator || state.operator.version !== msg.version) return state;
+    return {...state, offer: msg.card};
+  }
+  return state;
+}
+
+// The wallboard's state is its snapshot's data: services, operators, channels, at. Operator events update
+// an operator's presence; `stats` (a fresh snapshot, debounced) brings the figures and the list itself,
+// except that a presence already newer than the figures' stays.
+function applyWallboard(board, msg) {
+  if (msg.type === "operator.state") {
+    const i = board.operators.findIndex((o) => o.id === msg.operator.id);
+    if (i < 0) return {...board, operators: [...board.operators, msg.operator]};
+    if (!isNewer(board.operators[i], msg.operator)) return board;
+    const operators = board.operators.slice();
+    operators[i] = {...operators[i], ...msg.operator};
+    return {...board, operators};
+  }
+  if (msg.type === "stats") {
+    const shown = Object.fromEntries(board.operators.map((o) => [o.id, o]));
+    const operators = msg.data.operators.map((fresh) => {
+      const mine = shown[fresh.id];
+      if (!mine || !isNewer(fresh, mine)) return fresh;
+      const kept = {...mine};
+      for (const key of OPERATOR_FIGURES) kept[key] = fresh[key];
+      return kept;
+    });
+    return {...msg.data, operators};
+  }
+  return board;   // calls.changed: the server follows it with `stats`
+}
+
 function openStream(path, handlers) {
   let socket = null, lastSeq = null, retry = 500;
   const status = document.getElementById("link-status");
@@ -11,14 +80,12 @@ function openStream(path, handlers) {
     socket.onopen = () => { retry = 500; setStatus(status ? status.dataset.live : "live", true); };
     socket.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
-      if (msg.type === "snapshot") { lastSeq = msg.seq; handlers.snapshot(msg.data); return; }
-      if (msg.type === "stats") { handlers.stats && handlers.stats(msg.data); return; }
-      if (typeof msg.seq === "number") {
-        if (lastSeq === null || msg.seq <= lastSeq) return;            // already in the snapshot
-        if (msg.seq !== lastSeq + 1) { lastSeq = null; socket.send(JSON.stringify({type: "snapshot.request"})); return; }
-        lastSeq = msg.seq;
-      }
-      handlers.event && handlers.event(msg);
+      const [what, seq] = sequenceStep(lastSeq, msg);
+      lastSeq = seq;
+      if (what === "snapshot") handlers.snapshot(msg.data);
+      else if (what === "stats") handlers.stats && handlers.stats(msg.data);
+      else if (what === "gap") socket.send(JSON.stringify({type: "snapshot.request"}));
+      else if (what === "apply") handlers.event && handlers.event(msg);
     };
     socket.onclose = () => {
       lastSeq = null; setStatus(status ? status.dataset.down : "reconnecting", false);

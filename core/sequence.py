@@ -1,16 +1,19 @@
 """Per-stream sequence numbers for pushed events: a client that sees a gap asks for a fresh snapshot.
 
 With Redis, the numbers live in Redis (shared by every server and worker); in embedded mode (one process)
-an in-process counter does.
+an in-process counter does. Part of the stream protocol (boards/PROTOCOL.md), kept in core because the
+publisher (core.events) numbers every event it sends: core never imports the apps above it.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import defaultdict
 from functools import cache
 
+import redis
 from django.conf import settings
 
 
@@ -20,9 +23,7 @@ def _key(stream: str) -> str:
 
 
 @cache
-def _redis():
-    import redis
-
+def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
@@ -54,8 +55,6 @@ def claim_stats(account_id: int, window_ms: int = 1000) -> bool:
     if settings.REDIS_URL:
         prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "centralino")
         return bool(_redis().set(f"{prefix}:stats:{account_id}", 1, nx=True, px=window_ms))
-    import time
-
     with _lock:
         if time.monotonic() - _claims.get(account_id, -1e9) < window_ms / 1000:
             return False

@@ -1,7 +1,8 @@
 """The stream protocol's wire format (boards/PROTOCOL.md), in one place.
 
 An event is encoded to JSON text once, where it is produced, and every socket of the stream sends that same
-text: the fan-out costs one encoding per event, not one per socket.
+text: the fan-out costs one encoding per event, not one per socket. It lives in core, below every app,
+because the publisher (core.events) encodes what any action sends; the boards' consumers read it from here.
 """
 
 from __future__ import annotations
