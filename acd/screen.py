@@ -1,4 +1,9 @@
-"""What the operator learns before the caller is connected: screen card and whisper (seed 004)."""
+"""What the operator learns before the caller is connected: screen card and whisper (seed 004).
+
+The card that rides on the Ring command and the console's offer event is built from the call alone. The
+caller's previous calls are a query over the account's call history: the console asks for them when it
+shows the card (`caller_history`), so that no engine event waits for that query.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from .models import Call
 PREVIOUS_CALLS_SHOWN = 3
 
 
-def previous_calls(call: Call) -> list[dict[str, Any]]:
+def caller_history(call: Call) -> list[dict[str, Any]]:
+    """The caller's last calls before this one, newest first (read off `call_caller_history_idx`)."""
     if not call.caller:
         return []
     rows = (Call.objects.filter(account_id=call.account_id, caller=call.caller, arrived_at__lt=call.arrived_at)
@@ -27,7 +33,7 @@ def previous_calls(call: Call) -> list[dict[str, Any]]:
 def screen_info(call: Call, service: Service, at: dt.datetime) -> dict[str, Any]:
     waited_from = call.queued_at or call.arrived_at
     return {"call_id": call.pk, "service": service.name, "caller": call.caller, "dialed": call.dialed,
-            "waited_seconds": round((at - waited_from).total_seconds(), 1), "previous_calls": previous_calls(call)}
+            "waited_seconds": round((at - waited_from).total_seconds(), 1)}
 
 
 def whisper_text(call: Call, service: Service, operator: Operator) -> str:

@@ -32,12 +32,16 @@ class Work:
     writes: DeferredWrites = field(default_factory=DeferredWrites)
 
     def save(self, obj: models.Model, fields: list[str] | None = None) -> None:
-        """Write a changed row back with the unit's other writes (a new row is inserted at once: later
-        writes refer to its key)."""
-        if obj.pk is None:
+        """Write a row with the unit's other writes. A new row that already has its key (taken from the
+        sequence with an earlier read) is inserted with them too; one without is inserted at once, since
+        later writes refer to its key."""
+        if not obj._state.adding:
+            self.writes.save(obj, fields)
+        elif obj.pk is None:
             obj.save()
         else:
-            self.writes.save(obj, fields)
+            self.writes.insert([obj])
+            obj._state.adding = False
 
     def command(self, *commands: Command) -> None:
         self.commands.extend(commands)

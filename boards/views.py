@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.scoping import user_account
+from acd.models import Call
+from acd.screen import caller_history
 from agents import actions
 from agents.choices import PauseSource, Via
 from agents.models import Operator
@@ -72,6 +74,17 @@ def console_action(request: HttpRequest) -> JsonResponse:
     except ActionError as exc:
         return JsonResponse({"code": exc.code, "detail": exc.message}, status=exc.http_status)
     return JsonResponse(actions.operator_snapshot(op))
+
+
+def console_caller_history(request: HttpRequest, call_id: int) -> JsonResponse:
+    """The caller's previous calls for the card the console shows: only for a call offered to this operator."""
+    operator_id = request.session.get(SESSION_KEY)
+    if not operator_id:
+        return JsonResponse({"detail": "Sign in first."}, status=401)
+    call = Call.objects.filter(pk=call_id, offers__operator_id=operator_id).first()
+    if call is None:
+        return JsonResponse({"detail": "No such call was offered to you."}, status=404)
+    return JsonResponse({"previous_calls": caller_history(call)})
 
 
 @staff_member_required

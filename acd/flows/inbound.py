@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 
 from agents.actions import transition_locked
 from agents.choices import OperatorState, Via
@@ -56,19 +57,21 @@ def resolve_service(number: PhoneNumber, caller: str) -> Service | None:
 def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
     dialed, caller = _clean_number(event.dialed), _clean_number(event.caller)
     # One round trip: the number, its service, whether this call is already known, whether hours apply.
+    # The call's key comes from its sequence in the same statement: its row then goes with the unit's writes.
     number = (PhoneNumber.objects.select_related("service", "service__account", "service__welcome_prompt",
                                                  "service__hold_prompt", "account")
               .annotate(call_known=Exists(Call.objects.filter(account_id=account_id, engine_ref=event.call_ref)),
                         has_hours=Exists(OpeningHours.objects.filter(service_id=OuterRef("service_id"))),
-                        has_holidays=Exists(Holiday.objects.filter(service_id=OuterRef("service_id"))))
+                        has_holidays=Exists(Holiday.objects.filter(service_id=OuterRef("service_id"))),
+                        next_call_id=RawSQL("nextval(pg_get_serial_sequence(%s, 'id'))", [Call._meta.db_table]))
               .filter(number=dialed, account_id=account_id, is_active=True).first())
     if number is None:
         if Call.objects.filter(account_id=account_id, engine_ref=event.call_ref).exists():
             return
     elif number.call_known:
         return  # the same call announced twice under two event ids
-    call = Call(account_id=account_id, number=number, engine_ref=event.call_ref, caller=caller, dialed=dialed,
-                arrived_at=work.at)
+    call = Call(pk=number.next_call_id if number is not None else None, account_id=account_id, number=number,
+                engine_ref=event.call_ref, caller=caller, dialed=dialed, arrived_at=work.at)
     if number is not None and number.purpose == NumberPurpose.OPERATOR_LOGIN:
         start_phone_login(call, work)
         return

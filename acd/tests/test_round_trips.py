@@ -22,17 +22,17 @@ from tests import factories
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CEILINGS = {
-    "incoming_call (welcome)": 5,
-    "prompt_finished (rings)": 5,
+    "incoming_call (welcome)": 4,
+    "prompt_finished (rings)": 4,
     "leg_ringing": 1,
-    "leg_no_answer (rings the next)": 6,
+    "leg_no_answer (rings the next)": 5,
     "leg_answered": 4,
     "hangup (wrap-up)": 5,
     "duplicate event": 5,
 }
 WHOLE_CALL = ("incoming_call (welcome)", "prompt_finished (rings)", "leg_ringing", "leg_answered",
               "hangup (wrap-up)")
-WHOLE_CALL_CEILING = 20
+WHOLE_CALL_CEILING = 18
 
 
 @pytest.fixture

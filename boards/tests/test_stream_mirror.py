@@ -37,7 +37,7 @@ def state(stream: str, seq: int | None, operator: dict[str, Any]) -> dict[str, A
 def offer(seq: int, version: int, caller: str = "+39333") -> dict[str, Any]:
     return {"type": "offer", "v": 1, "stream": CONSOLE, "seq": seq, "version": version, "timeout_seconds": 20,
             "card": {"call_id": 1, "service": "Care", "caller": caller, "dialed": "+3902", "waited_seconds": 3.0,
-                     "previous_calls": [], "leg": f"leg-{version}"}}
+                     "leg": f"leg-{version}"}}
 
 
 def console(operator: dict[str, Any], card: dict[str, Any] | None = None) -> dict[str, Any]:

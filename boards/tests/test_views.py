@@ -56,3 +56,30 @@ def test_wallboard_buttons_are_scoped(client):
 def test_pages_speak_italian(client):
     page = client.get(reverse("console-login"), HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert "Codice azienda" in page and "Console operatore" in page
+
+
+def test_console_asks_for_the_callers_previous_calls_only_for_its_own_offers(client, clock):
+    """The card's history is not in the engine's hot path: the console fetches it, scoped to its offers."""
+    from acd.tests.switch import Switch, only_ring
+    from agents import actions as presence
+
+    account = factories.make_account()
+    op, other = factories.make_operator(account), factories.make_operator(account)
+    number = factories.make_number(account, factories.make_service(account, [(op, 5)], wrapup_seconds=0))
+    presence.login_operator(op.pk)
+    switch = Switch(account, clock)
+    first, commands = switch.incoming(number.number, "+393401111111")
+    switch.answer(first, only_ring(commands))
+    clock.advance(30)
+    switch.hangup(first)
+    clock.advance(60)
+    second, _ = switch.incoming(number.number, "+393401111111")
+    call_id = switch.call(second).pk
+    url = reverse("console-caller-history", args=[call_id])
+    assert client.get(url).status_code == 401
+    signed_in(client, account, other)
+    assert client.get(url).status_code == 404  # never offered to this operator
+    client.post(reverse("console-logout"))
+    signed_in(client, account, op)
+    history = client.get(url).json()["previous_calls"]
+    assert [(p["outcome"], p["operator"]) for p in history] == [("answered", op.name)]
