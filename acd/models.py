@@ -14,15 +14,17 @@ from .choices import CallEventKind, CallState, Direction, HangupCause, OfferStat
 class Call(models.Model):
     """One call as the back office handles it, from arrival to its end. Transfers keep the same record."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="calls")
-    service = models.ForeignKey("routing.Service", null=True, blank=True, on_delete=models.SET_NULL,
+    # Indexes are few on purpose: every call is inserted and updated several times. The composite indexes
+    # in Meta serve the foreign keys' lookups too (their leading column), so those get no index of their own.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="calls", db_index=False)
+    service = models.ForeignKey("routing.Service", null=True, blank=True, on_delete=models.SET_NULL, db_index=False,
                                 related_name="calls", verbose_name=_("service"))
     number = models.ForeignKey("routing.PhoneNumber", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="calls", verbose_name=_("number dialled"))
     engine_ref = models.CharField(_("engine call id"), max_length=100)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices,
                                  default=Direction.INBOUND)
-    caller = models.CharField(_("caller"), max_length=40, blank=True, db_index=True)
+    caller = models.CharField(_("caller"), max_length=40, blank=True)
     dialed = models.CharField(_("dialled"), max_length=40, blank=True)
     state = models.CharField(_("state"), max_length=12, choices=CallState.choices, default=CallState.OFFERED)
     outcome = models.CharField(_("outcome"), max_length=14, choices=Outcome.choices, blank=True)
@@ -30,12 +32,12 @@ class Call(models.Model):
     criterion = models.CharField(_("criterion"), max_length=20, choices=Criterion.choices, blank=True)
     priority = models.SmallIntegerField(_("priority"), default=0)
     target_operator = models.ForeignKey(
-        "agents.Operator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "agents.Operator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
         verbose_name=_("wanted operator"), help_text=_("Dialled by code, or the caller's last operator."))
     target_until = models.DateTimeField(_("wait for the wanted operator until"), null=True, blank=True)
     operator = models.ForeignKey("agents.Operator", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="calls", verbose_name=_("operator"))
-    arrived_at = models.DateTimeField(_("arrived"), db_index=True)
+                                 related_name="calls", verbose_name=_("operator"), db_index=False)
+    arrived_at = models.DateTimeField(_("arrived"))
     queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
     queue_deadline = models.DateTimeField(_("overflow at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
@@ -54,9 +56,11 @@ class Call(models.Model):
         indexes = [
             models.Index(fields=["service", "state", "priority", "queued_at"], name="call_queue_idx",
                          condition=Q(state__in=[CallState.QUEUED])),
-            models.Index(fields=["account", "caller", "answered_at"], name="call_sticky_idx"),
-            # The screen card's "previous calls of this caller", newest first, read straight off the index
-            # (without it the planner walks all calls by arrival time looking for the caller).
+            # Lists, statistics and usage by arrival time, per account and per service.
+            models.Index(fields=["account", "arrived_at"], name="call_account_arrived_idx"),
+            models.Index(fields=["service", "arrived_at"], name="call_service_arrived_idx"),
+            # A caller's calls, newest first: the console card's previous calls, and the last-operator
+            # criterion (which filters these few rows by answer time).
             models.Index(fields=["account", "caller", "arrived_at"], name="call_caller_history_idx"),
             models.Index(fields=["operator", "answered_at"], name="call_operator_idx"),
             models.Index(fields=["queue_deadline"], name="call_deadline_idx",
@@ -74,10 +78,10 @@ class Call(models.Model):
 class Offer(models.Model):
     """One operator leg: the call ringing an operator. At most one ringing offer per operator, ever."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="offers")
     operator = models.ForeignKey("agents.Operator", on_delete=models.CASCADE, related_name="offers")
-    leg_ref = models.CharField(_("leg id"), max_length=40, unique=True)
+    leg_ref = models.CharField(_("leg id"), max_length=40)
     state = models.CharField(_("state"), max_length=10, choices=OfferState.choices, default=OfferState.RINGING)
     ring_all = models.BooleanField(default=False)
     is_transfer = models.BooleanField(default=False)
@@ -90,6 +94,7 @@ class Offer(models.Model):
         verbose_name = _("offer")
         verbose_name_plural = _("offers")
         constraints = [
+            models.UniqueConstraint(fields=["leg_ref"], name="offer_unique_leg_ref"),
             # The database itself forbids ringing one operator twice, or one call at two operators.
             models.UniqueConstraint(fields=["operator"], condition=Q(state="ringing"),
                                     name="offer_one_ringing_per_operator"),
@@ -105,7 +110,7 @@ class Offer(models.Model):
 class CallEvent(models.Model):
     """The queue log: append-only; statistics can be rebuilt from it alone."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"))
     kind = models.CharField(_("kind"), max_length=14, choices=CallEventKind.choices)

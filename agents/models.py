@@ -38,9 +38,12 @@ PRESENCE_FIELDS = frozenset({"state", "state_changed_at", "pause_reason", "pause
 
 
 class Operator(models.Model):
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="operators")
+    # The operator row is updated on every call: its only indexes are the key, the free-operator index
+    # (whose leading column serves the account foreign key) and the two unique constraints.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="operators",
+                                db_index=False)
     name = models.CharField(_("name"), max_length=120)
-    login = models.SlugField(_("login"), max_length=60,
+    login = models.SlugField(_("login"), max_length=60, db_index=False,
                              help_text=_("Used with the password to sign in to the operator console."))
     password = models.CharField(_("password"), max_length=128, editable=False)
     code = models.PositiveIntegerField(_("operator code"), validators=[MinValueValidator(1),
@@ -57,7 +60,7 @@ class Operator(models.Model):
 
     # Presence and ACD state: the database is the one source of truth; pushes derive from it.
     state = models.CharField(_("state"), max_length=12, choices=OperatorState.choices,
-                             default=OperatorState.LOGGED_OUT, db_index=True)
+                             default=OperatorState.LOGGED_OUT)
     state_changed_at = models.DateTimeField(_("in this state since"), null=True, blank=True)
     pause_reason = models.ForeignKey(PauseReason, verbose_name=_("pause reason"), null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
@@ -130,7 +133,7 @@ class OperatorEvent(models.Model):
     """Append-only log of operator state changes: the statistics are rebuilt from it."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
-    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="events")
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField(_("at"), db_index=True)
     from_state = models.CharField(max_length=12, choices=OperatorState.choices)
     to_state = models.CharField(max_length=12, choices=OperatorState.choices)
