@@ -15,6 +15,9 @@ one another. Nothing in `acd/` calls `select_for_update` outside this module.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from agents.models import Operator
@@ -22,6 +25,15 @@ from billing.models import ChannelLease
 
 from .choices import OfferState
 from .models import Call, Offer
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _one(rows: QuerySet[M]) -> M | None:
+    """The row of a lookup by a unique key: no ORDER BY (a model's default ordering would be compiled and
+    sent for nothing on the hot path)."""
+    found = list(rows.order_by()[:1])
+    return found[0] if found else None
 
 
 def _calls() -> QuerySet[Call]:
@@ -34,9 +46,10 @@ def call_by_ref(account_id: int, call_ref: str) -> Call | None:
     ringing (when none is, ending the call need not look for legs to cancel)."""
     live_lease = ChannelLease.objects.filter(call_id=OuterRef("pk"), released_at__isnull=True)
     ringing = Offer.objects.filter(call_id=OuterRef("pk"), state=OfferState.RINGING)
-    return (_calls().annotate(lease_expires_at=Subquery(live_lease.values("expires_at")[:1]),
-                              has_ringing_leg=Exists(ringing))
-            .filter(account_id=account_id, engine_ref=call_ref).first())
+    calls = (_calls().annotate(lease_expires_at=Subquery(live_lease.values("expires_at")[:1]),
+                               has_ringing_leg=Exists(ringing))
+            .filter(account_id=account_id, engine_ref=call_ref))
+    return _one(calls)
 
 
 def call_by_id(call_id: int, account_id: int | None = None) -> Call | None:
@@ -44,7 +57,7 @@ def call_by_id(call_id: int, account_id: int | None = None) -> Call | None:
     calls = _calls().select_related("account")
     if account_id is not None:
         calls = calls.filter(account_id=account_id)
-    return calls.filter(pk=call_id).first()
+    return _one(calls.filter(pk=call_id))
 
 
 def _offers() -> QuerySet[Offer]:
@@ -54,7 +67,7 @@ def _offers() -> QuerySet[Offer]:
 
 def offer_by_leg(call: Call, leg_ref: str) -> Offer | None:
     """Steps 2-3: one leg of the (already locked) call, with its operator."""
-    return _offers().filter(call=call, leg_ref=leg_ref).first()
+    return _one(_offers().filter(call=call, leg_ref=leg_ref))
 
 
 def offer_by_id(offer_id: int) -> Offer:
@@ -76,7 +89,7 @@ def operator(operator_id: int) -> Operator:
 
 
 def operator_if_exists(operator_id: int) -> Operator | None:
-    return Operator.objects.select_for_update(of=("self",)).filter(pk=operator_id).first()
+    return _one(Operator.objects.select_for_update(of=("self",)).filter(pk=operator_id))
 
 
 def skip_locked_operators(candidates: QuerySet) -> QuerySet:

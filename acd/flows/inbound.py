@@ -64,7 +64,8 @@ def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
                         has_hours=Exists(OpeningHours.objects.filter(service_id=OuterRef("service_id"))),
                         has_holidays=Exists(Holiday.objects.filter(service_id=OuterRef("service_id"))),
                         next_call_id=RawSQL("nextval(pg_get_serial_sequence(%s, 'id'))", [Call._meta.db_table]))
-              .filter(number=dialed, account_id=account_id, is_active=True).first())
+              .filter(number=dialed, account_id=account_id, is_active=True).order_by()[:1])
+    number = next(iter(number), None)
     if number is None:
         if Call.objects.filter(account_id=account_id, engine_ref=event.call_ref).exists():
             return
