@@ -23,7 +23,7 @@ from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
 from callcenter.embedded import EmbeddedServiceError
-from callcenter.services import BASE_DIR, for_run, say
+from callcenter.services import BASE_DIR, for_run, load_env_file, say
 
 PROCFILE = BASE_DIR / "Procfile"
 DEMO_PROCESS = "demo"
@@ -133,6 +133,7 @@ def stop_on_sigterm(signum: int, frame: Any) -> NoReturn:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, stop_on_sigterm)  # before honcho's loop: unwind, stopping the services
+    load_env_file()
     try:
         services = for_run()
     except EmbeddedServiceError as exc:

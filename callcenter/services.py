@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import environ
 import psycopg
 import redis
 
@@ -37,6 +38,15 @@ DEBIAN_REDIS_PORT = 6379
 RUN_POSTGRES_PORT = 55432  # preferred ports of the embedded servers: stable URLs between runs when free
 RUN_REDIS_PORT = 56379
 SERVICE_START_WAIT = 30.0
+
+
+def load_env_file() -> None:
+    """Fill in what the environment leaves unset from .env (or ENV_FILE), as the settings do: a DATABASE_URL
+    kept there must stop `make run` from starting an embedded server, and PORT or WEB_CONCURRENCY there must
+    reach the Procfile's commands."""
+    path = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+    if path.is_file():
+        environ.Env.read_env(path)
 
 
 def data_dir() -> Path:
@@ -218,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command to run")
+    load_env_file()
     try:
         if args.tests:
             services = for_tests(os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", ""))
