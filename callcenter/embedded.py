@@ -22,6 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 import redis
 
@@ -57,19 +58,21 @@ def free_port(preferred: int = 0) -> int:
     raise EmbeddedServiceError("no free TCP port on 127.0.0.1")
 
 
-def pid_alive(pid: int) -> bool:
+def server_alive(pid: int, program: str, marker: str) -> bool:
+    """Whether `pid` is still our server: that program, with `marker` (its data folder, its address) on its
+    command line. A pid file left by a crash or a reboot may name a process that has since taken the same
+    number: that one is not ours to reuse, nor to stop."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        return (process.status() != psutil.STATUS_ZOMBIE and program in process.name()
+                and marker in " ".join(process.cmdline()))
+    except psutil.Error:
         return False
-    except PermissionError:
-        return True  # alive, owned by another user (the server account)
-    return True
 
 
-def wait_for_exit(pid: int, timeout: float) -> bool:
+def wait_for_exit(pid: int, program: str, marker: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while pid_alive(pid):
+    while server_alive(pid, program, marker):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -102,18 +105,22 @@ class EmbeddedPostgres:
         """The postmaster's pid and port from `postmaster.pid`, when that process is alive."""
         try:
             lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
-        except (OSError, PermissionError):
+            pid, port = int(lines[0]), int(lines[3])
+        except (OSError, ValueError, IndexError):
             return None
-        if len(lines) < 4 or not pid_alive(int(lines[0])):
+        if not server_alive(pid, "postgres", str(self.data_dir)):
             return None
-        self.port = int(lines[3])
-        return int(lines[0])
+        self.port = port
+        return pid
 
     def start(self) -> bool:
         """Start the server (creating the cluster the first time); False when it was already running (then
         someone else started it and will stop it)."""
         if self.running_pid() is not None:
             return False
+        # A server that crashed (or a machine that rebooted) leaves its pid file; PostgreSQL would refuse to
+        # start while the number it names belongs to a live process of the same user.
+        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
         self._init_cluster()
         if server_account() is not None:
             make_reachable(self.data_dir)
@@ -131,7 +138,7 @@ class EmbeddedPostgres:
             return
         with contextlib.suppress(EmbeddedServiceError):
             self._pg_ctl("-m", "fast", "-w", "-t", "30", "stop")
-        if not wait_for_exit(pid, 5):
+        if not wait_for_exit(pid, "postgres", str(self.data_dir), 5):
             os.kill(pid, signal.SIGKILL)
 
     def create_database(self, name: str) -> None:
@@ -187,8 +194,12 @@ class EmbeddedRedis:
         self.portfile = self.data_dir / "port"
         self.port = 0
 
+    @property
+    def address(self) -> str:
+        return f"{LOCALHOST}:{self.port}"  # also on the server's command line (Redis sets its process title)
+
     def url(self, db: int = 0) -> str:
-        return f"redis://{LOCALHOST}:{self.port}/{db}"
+        return f"redis://{self.address}/{db}"
 
     def running_pid(self) -> int | None:
         try:
@@ -196,7 +207,7 @@ class EmbeddedRedis:
             port = int(self.portfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        if not pid_alive(pid):
+        if not server_alive(pid, "redis-server", f"{LOCALHOST}:{port}"):
             return None
         self.port = port
         return pid if self._answers() else None
@@ -227,7 +238,7 @@ class EmbeddedRedis:
         if pid is None:
             return
         os.kill(pid, signal.SIGTERM)  # Redis saves (when durable) and exits on SIGTERM
-        if not wait_for_exit(pid, 30):
+        if not wait_for_exit(pid, "redis-server", self.address, 30):
             os.kill(pid, signal.SIGKILL)
 
     def _answers(self) -> bool:
