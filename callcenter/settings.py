@@ -86,8 +86,8 @@ def required_url(name: str, example: str) -> str:
     if not value:
         raise ImproperlyConfigured(
             f"{name} is not set. `make run` starts PostgreSQL and Redis for you (embedded, from pip wheels, "
-            f"when DATABASE_URL and REDIS_URL are unset) and sets it for every process; to run manage.py, "
-            f"celery or uvicorn yourself, set it, e.g. {name}={example} (see .env.example).")
+            f"when DATABASE_URL and REDIS_URL are unset) and passes their URLs to every process; to run "
+            f"manage.py, celery or uvicorn yourself, set it, e.g. {name}={example} (see .env.example).")
     return value
 
 
