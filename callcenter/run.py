@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -105,10 +104,9 @@ def run_procfile(env: dict[str, str]) -> int:
 
 
 def prepare(env: dict[str, str]) -> None:
-    """Translations (when gettext is installed), migrations, the demo account (idempotent)."""
+    """Migrations and the demo account (idempotent). The compiled translations are committed (`make messages`
+    makes them): running the system never rewrites a file of the work tree."""
     manage = [sys.executable, "manage.py"]
-    if shutil.which("msgfmt"):
-        subprocess.run([*manage, "compilemessages", "--ignore=.venv/*", "-v0"], env=env, cwd=BASE_DIR, check=False)
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, cwd=BASE_DIR, check=True)
     subprocess.run([*manage, "loaddemo"], env=env, cwd=BASE_DIR, check=True)
 
