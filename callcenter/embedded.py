@@ -50,6 +50,8 @@ def free_port(preferred: int = 0) -> int:
     """The preferred port when nothing listens on it (stable URLs between runs), else one the kernel picks."""
     for candidate in ([preferred] if preferred else []) + [0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the servers do: the last run's connections waiting out TIME_WAIT do not make the port busy.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((LOCALHOST, candidate))
             except OSError:
