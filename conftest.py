@@ -7,7 +7,8 @@ from django.conf import settings
 
 REAL_SERVICES_HELP = (
     "Centralino's tests run against the real PostgreSQL and Redis. Run them with `make test` "
-    "(which starts both when they are down), or set DATABASE_URL=postgres://… and REDIS_URL=redis://…"
+    "(which starts both, or embedded ones, when they do not answer), or set DATABASE_URL=postgres://… "
+    "and REDIS_URL=redis://…"
 )
 
 

@@ -1,21 +1,23 @@
 """Centralino settings, all read from the environment (see `.env.example`).
 
-With `DATABASE_URL` and `REDIS_URL` unset the project runs on embedded defaults
-(an SQLite file, an in-process channel layer, tasks executed in-process) so that a
-laptop with nothing installed can try it. The tests refuse those defaults: they
-run against the real PostgreSQL and Redis (see `conftest.py`).
+PostgreSQL (`DATABASE_URL`) and Redis (`REDIS_URL`) are required: there is one stack, the same everywhere.
+`make run` starts embedded ones (real servers from pip wheels, see `callcenter/embedded.py`) when they are unset
+and passes their URLs to every process; anything started by hand needs them set.
 """
 
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
-    environ.Env.read_env(BASE_DIR / ".env")
+# The variables in .env fill in what the environment leaves unset (ENV_FILE names another file).
+ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE)
 
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
 DEBUG = env.bool("DEBUG", default=True)
@@ -78,35 +80,40 @@ WSGI_APPLICATION = None
 ASGI_APPLICATION = "callcenter.asgi.application"
 
 # --- Data stores -------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+def required_url(name: str, example: str) -> str:
+    """A service URL the project cannot run without, or a message that says how to get one."""
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. `make run` starts PostgreSQL and Redis for you (embedded, from pip wheels, "
+            f"when DATABASE_URL and REDIS_URL are unset) and passes their URLs to every process; to run "
+            f"manage.py, celery or uvicorn yourself, set it, e.g. {name}={example} (see .env.example).")
+    return value
+
+
+DATABASES = {"default": env.db_url_config(required_url("DATABASE_URL", "postgres://postgres@127.0.0.1/centralino"))}
+if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # The ACD's guarantees live in PostgreSQL (SKIP LOCKED, partial unique indexes, conditional upserts).
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must be a PostgreSQL URL (postgres://…), not {DATABASES['default']['ENGINE']}")
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
-if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Server-side binding lets psycopg prepare the ACD's hot statements after a few runs: the planner's
-    # work on the routing queries is then done once per connection, not once per call.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=False))
-EMBEDDED = not env.str("DATABASE_URL", default="") and not env.str("REDIS_URL", default="")
+# Server-side binding lets psycopg prepare the ACD's hot statements after a few runs: the planner's
+# work on the routing queries is then done once per connection, not once per call.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=False))
 
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            # channels-redis, fixed so a closing socket cannot lose another socket's message (see the module).
-            "BACKEND": "core.channel_layer.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="centralino"),
-                       # A server behind a burst must not drop events: the limit counts the messages waiting
-                       # for one server process (all its sockets share one Redis queue) and for one socket.
-                       "capacity": env.int("CHANNELS_CAPACITY", default=1000)},
-        }
+REDIS_URL = required_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        # channels-redis, fixed so a closing socket cannot lose another socket's message (see the module).
+        "BACKEND": "core.channel_layer.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="centralino"),
+                   # A server behind a burst must not drop events: the limit counts the messages waiting
+                   # for one server process (all its sockets share one Redis queue) and for one socket.
+                   "capacity": env.int("CHANNELS_CAPACITY", default=1000)},
     }
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_TASK_ALWAYS_EAGER = False
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "memory://"
-    CELERY_TASK_ALWAYS_EAGER = True
-
-CELERY_TASK_EAGER_PROPAGATES = True
+}
+CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"

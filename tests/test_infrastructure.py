@@ -36,7 +36,7 @@ def test_channel_layer_is_redis_and_delivers():
 
 def test_celery_uses_redis_broker_and_is_not_eager():
     assert celery_app.conf.broker_url.startswith("redis://")
-    assert settings.CELERY_TASK_ALWAYS_EAGER is False
+    assert celery_app.conf.task_always_eager is False
 
 
 def test_an_idle_websocket_survives_longer_than_the_redis_read_timeout():

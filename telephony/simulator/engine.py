@@ -14,6 +14,7 @@ import heapq
 import itertools
 import random
 import time
+import uuid
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 from django.db import connection
 
 from acd import actions
+from acd.models import Call
 from agents import actions as presence
 from agents.models import Operator
 from core.clock import ManualClock, SystemClock, use_clock
@@ -74,6 +76,9 @@ class Engine:
         self.heap: list[Item] = []
         self.seq = itertools.count()
         self.ids = itertools.count(1)
+        # Event ids and call refs are unique per run: the demo floor's account outlives a `make run`, and an id
+        # reused by the next run would be taken for a redelivery (its event ignored) or meet an old call.
+        self.run_tag = uuid.uuid4().hex[:8]
         self.calls: dict[str, SimCall] = {}
         self.callers: list[str] = []
         self.profiles: dict[str, OperatorGroup] = {}
@@ -108,7 +113,7 @@ class Engine:
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
         with use_clock(self.clock):
-            if self.speed == "max" and connection.vendor == "postgresql":
+            if self.speed == "max":
                 with connection.cursor() as cur:  # a simulation needs no durability: same code, faster
                     cur.execute("SET synchronous_commit TO off")
             self._prepare()
@@ -122,6 +127,8 @@ class Engine:
                 "simulated_hours": self.hours, "start": self.start.isoformat(), "end": self.end.isoformat()}
 
     def _prepare(self) -> None:
+        self._end_calls_left_over()
+        self._log_everyone_off()  # a run that was killed may have left operators paused for good
         ops = list(Operator.objects.filter(account_id=self.account_id).order_by("id"))
         by_prefix = {g.prefix: g for g in self.scenario.operators}
         for op in ops:
@@ -195,7 +202,7 @@ class Engine:
         actions.sweep([self.account_id])
 
     def event_id(self) -> str:
-        return f"s{next(self.ids)}"
+        return f"s{self.run_tag}-{next(self.ids)}"
 
     # --- callers ---------------------------------------------------------------------------------------
     def _schedule_arrival(self, number: str, per_hour: tuple[float, ...]) -> None:
@@ -223,7 +230,7 @@ class Engine:
     def _on_arrival(self, number: str, per_hour: tuple[float, ...]) -> None:
         self._schedule_arrival(number, per_hour)
         c = self.scenario.callers
-        ref = f"sim-{next(self.ids)}"
+        ref = f"sim-{self.run_tag}-{next(self.ids)}"
         call = SimCall(ref=ref, caller=self._caller(), number=number, handle_seconds=self.draw(c.handle))
         self.calls[ref] = call
         self.after(self.draw(c.patience), "patience", ref=ref)
@@ -351,6 +358,15 @@ class Engine:
 
     def _do_hangup(self, call: SimCall, command: port.HangupCall) -> None:
         call.ended = True
+
+    def _end_calls_left_over(self) -> None:
+        """An engine that starts has no call. The ACD may still hold calls of ours that a killed run left behind
+        (the demo floor's account outlives `make run`): say they are over, as a restarted PBX would, so their
+        channels and operators are free now rather than when the lease reconciler notices, hours later."""
+        left_over = Call.objects.filter(account_id=self.account_id, ended_at__isnull=True,
+                                        engine_ref__startswith="sim-").values_list("engine_ref", flat=True)
+        for ref in list(left_over):
+            self.send(port.Hangup(event_id=self.event_id(), call_ref=ref))
 
     def _log_everyone_off(self) -> None:
         for op_id in Operator.objects.filter(account_id=self.account_id).exclude(

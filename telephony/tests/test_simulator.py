@@ -1,5 +1,6 @@
 """The simulator: scenario validation, deterministic runs through the production ACD, the command."""
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -9,7 +10,10 @@ import pytest
 import yaml
 from django.conf import settings
 
+from acd.actions import handle_event
 from acd.models import Call
+from core.clock import ManualClock, use_clock
+from telephony import port
 from telephony.simulator.run import simulate
 from telephony.simulator.scenario import ScenarioError, load, parse
 from tests.processes import test_db_url
@@ -69,6 +73,27 @@ def test_same_seed_same_day_different_seed_other_day():
     calls = Call.objects.filter(account__slug=first["account"])
     assert not calls.exclude(state="ended").exists()
     assert all(c.events.filter(kind="arrived").exists() for c in calls[:20])
+
+
+def test_a_named_account_outlives_its_runs_without_mixing_them_up():
+    """The demo floor's account is reused by every `make run`: a run's event ids and call refs must not be taken
+    for the previous run's (a redelivery, an old call), and calls a killed run left live are ended at start."""
+    scenario = parse(office(account={"slug": "reused-floor", "name": "Reused floor", "plan": "starter"}))
+    first = simulate(scenario, seed=3, hours=1)
+    calls_after_first = Call.objects.filter(account__slug="reused-floor").count()
+    assert calls_after_first == first["totals"]["calls"] > 5
+    account_id = Call.objects.filter(account__slug="reused-floor").values_list("account_id", flat=True).first()
+    number = scenario.arrivals[0].number
+    with use_clock(ManualClock(dt.datetime.fromisoformat("2026-03-02T09:30:00+01:00"))):
+        handle_event(port.IncomingCall(event_id="killed-run-1", call_ref="sim-killed-1", dialed=number,
+                                       caller="+390611111111"), account_id=account_id, source=f"sim:{account_id}")
+    assert Call.objects.get(engine_ref="sim-killed-1").state != "ended"
+
+    simulate(scenario, seed=3, hours=1)
+    assert Call.objects.get(engine_ref="sim-killed-1").state == "ended"
+    second_run = Call.objects.filter(account__slug="reused-floor").exclude(engine_ref="sim-killed-1")
+    assert second_run.count() == 2 * calls_after_first  # every arrival of the second run is a call of its own
+    assert not second_run.exclude(state="ended").exists()
 
 
 def test_simulate_command_writes_the_report(tmp_path):

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The part of `make test` that needs the services: run by `python -m callcenter.services --tests`, which has
+# set DATABASE_URL and REDIS_URL to a PostgreSQL and a Redis that answer. Usage: test.sh PYTHON PYTEST-ARGS…
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=$1
+shift
+"$PY" manage.py makemigrations --check --dry-run
+FAST_PASSWORD_HASHER=1 exec "$PY" -m pytest "$@"
