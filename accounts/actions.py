@@ -39,7 +39,8 @@ SUPERVISOR_MODELS = {
     "routing": ["phonenumber", "service", "servicemembership", "prompt", "callerroute", "openinghours",
                 "holiday"],
     "acd": ["call", "callevent", "offer"],
-    "billing": ["invoice", "invoiceline", "limitrefusal", "channellease"],
+    "billing": ["invoice", "invoiceline"],
+    "budget": ["limitrefusal", "channellease"],
     "agents": ["operator", "pausereason"],
     "accounts": ["apitoken"],
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from billing import budget
+from budget import actions as budget
 from core.errors import IllegalTransition
 from telephony import port
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, connection, transaction
 
-from billing import budget
-from billing.models import ChannelLease
+from budget import actions as budget
+from budget.models import ChannelLease
 from core.clock import now
 from core.errors import ActionError
 from telephony import outbox, port

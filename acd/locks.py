@@ -21,7 +21,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from agents.models import Operator
-from billing.models import ChannelLease
+from budget.models import ChannelLease
 
 from .choices import OfferState
 from .models import Call, Offer

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
 
-from .models import ChannelLease, Invoice, InvoiceLine, LimitRefusal, Plan
+from .models import Invoice, InvoiceLine, Plan
 
 
 @admin.register(Plan)
@@ -43,16 +43,3 @@ class InvoiceAdmin(ReadOnlyAdmin):
     @admin.display(description=_("document"))
     def document(self, obj: Invoice) -> str:
         return format_html('<a href="/api/v1/invoices/{}/document/">HTML</a>', obj.pk)
-
-
-@admin.register(LimitRefusal)
-class LimitRefusalAdmin(ReadOnlyAdmin):
-    list_display = ["at", "account", "limited_by", "direction", "call_ref"]
-    list_filter = ["direction", "account"]
-    date_hierarchy = "at"
-
-
-@admin.register(ChannelLease)
-class ChannelLeaseAdmin(ReadOnlyAdmin):
-    list_display = ["call", "account", "direction", "acquired_at", "expires_at", "released_at", "ended_by"]
-    list_filter = ["direction", "ended_by", "account"]

@@ -15,11 +15,6 @@ class DefaultPlan(models.TextChoices):
     UNLIMITED_PLUS = "unlimited-plus", _("Unlimited Plus")
 
 
-class LeaseEnd(models.TextChoices):
-    RELEASED = "released", _("Released when the call ended")
-    REPAIRED = "repaired", _("Freed by the reconciler")
-
-
 class InvoiceLineKind(models.TextChoices):
     PLAN = "plan", _("Plan fee")
     EXTRA_CHANNELS = "extra_channels", _("Extra concurrent calls")

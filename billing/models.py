@@ -1,4 +1,4 @@
-"""Commercial terms: plans. Budget, usage and invoices come with the billing issue."""
+"""Commercial terms: plans and invoices. The channel budget (counters, leases, refusals) is the `budget` app."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Currency, InvoiceLineKind, LeaseEnd
+from .choices import Currency, InvoiceLineKind
 
 
 class Plan(models.Model):
@@ -47,82 +47,6 @@ class Plan(models.Model):
     def clean(self) -> None:
         if not self.extra_channels_allowed and self.extra_channel_price:
             raise ValidationError({"extra_channel_price": _("This plan does not sell extra concurrent calls.")})
-
-
-class ChannelUsage(models.Model):
-    """Channels an account holds right now (its own calls, plus its clients' for a reseller).
-
-    Derived from the live leases and changed only by `billing.budget` in the same transaction as the
-    lease, with a conditional update that can never pass the limit.
-    """
-
-    account = models.OneToOneField("accounts.Account", on_delete=models.CASCADE, primary_key=True,
-                                   related_name="channel_usage")
-    in_use = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("channels in use")
-        verbose_name_plural = _("channels in use")
-
-    def __str__(self) -> str:
-        return f"{self.account_id}: {self.in_use}"
-
-
-class ChannelLease(models.Model):
-    """One held channel, tied to one call. Its expiry moves with the call's activity; the reconciler frees
-    leases whose call is gone or silent past the expiry."""
-
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="leases")
-    call = models.OneToOneField("acd.Call", on_delete=models.CASCADE, related_name="lease")
-    direction = models.CharField(_("kind of call"), max_length=10)
-    chain = models.JSONField(help_text=_("The accounts whose counters this lease holds (itself and resellers)."))
-    acquired_at = models.DateTimeField(_("acquired"))
-    expires_at = models.DateTimeField(_("expires"))
-    released_at = models.DateTimeField(_("released"), null=True, blank=True)
-    ended_by = models.CharField(_("ended by"), max_length=10, choices=LeaseEnd.choices, blank=True)
-
-    class Meta:
-        ordering = ["-acquired_at"]
-        verbose_name = _("channel lease")
-        verbose_name_plural = _("channel leases")
-        indexes = [models.Index(fields=["expires_at"], name="lease_live_idx",
-                                condition=models.Q(released_at__isnull=True))]
-
-    def __str__(self) -> str:
-        return f"lease of call {self.call_id}"
-
-
-class LimitRefusal(models.Model):
-    """A call refused with REACH_PLAN_LIMIT: when, for which account, and whose limit was full."""
-
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="refusals")
-    limited_by = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+",
-                                   verbose_name=_("limit reached on"))
-    at = models.DateTimeField(_("at"), db_index=True)
-    direction = models.CharField(_("kind of call"), max_length=10)
-    call_ref = models.CharField(_("engine call id"), max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-at"]
-        verbose_name = _("refusal (plan limit)")
-        verbose_name_plural = _("refusals (plan limit)")
-
-    def __str__(self) -> str:
-        return f"{self.account_id} refused at {self.at}"
-
-
-class LeaseRepair(models.Model):
-    """What the reconciler fixed, and why."""
-
-    lease = models.ForeignKey(ChannelLease, on_delete=models.CASCADE, related_name="repairs")
-    at = models.DateTimeField()
-    reason = models.CharField(max_length=200)
-
-    class Meta:
-        ordering = ["-at"]
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 class Invoice(models.Model):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import budget
+from budget import actions as budget
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -19,10 +19,10 @@ from django.db.models import Avg, Q
 from accounts.models import Account
 from acd.clockutil import start_of_day
 from acd.models import Call
+from budget.models import LimitRefusal
 
 from .erlang import agents_for_service_level, channels_for_blocking
 from .minutes import billable_seconds
-from .models import LimitRefusal
 
 SAMPLE_SECONDS = 300
 

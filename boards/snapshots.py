@@ -13,8 +13,8 @@ from acd.screen import screen_info
 from acd.stats import operator_stats, service_stats
 from agents.actions import operator_snapshot
 from agents.models import Operator, PauseReason
-from billing import budget
-from billing.models import LimitRefusal
+from budget import actions as budget
+from budget.models import LimitRefusal
 from core.clock import now
 from routing.models import Service
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "core",
+    "budget",
     "billing",
     "accounts",
     "agents",

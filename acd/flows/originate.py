@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from billing import budget
+from budget import actions as budget
 from core.validators import normalize_e164
 from telephony.port import Originate
 

@@ -15,12 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import request_account
+from budget.actions import in_use
+from budget.models import LimitRefusal
 from core.clock import now
 
 from .. import actions
-from ..budget import in_use
 from ..invoices import render_invoice
-from ..models import Invoice, InvoiceLine, LimitRefusal
+from ..models import Invoice, InvoiceLine
 from ..usage import capacity, usage
 
 

@@ -6,8 +6,8 @@ from django.db import transaction
 from accounts.models import Account
 from acd.choices import CallState, Direction
 from acd.models import Call
-from billing import budget
-from billing.models import ChannelUsage
+from budget import actions as budget
+from budget.models import ChannelUsage
 from core.clock import now
 
 

@@ -12,8 +12,9 @@ from acd import actions
 from acd.choices import CallState, Outcome
 from acd.tests.switch import kinds, only_ring
 from agents import actions as presence
-from billing import budget
-from billing.models import ChannelLease, LeaseRepair, LimitRefusal, Plan
+from billing.models import Plan
+from budget import actions as budget
+from budget.models import ChannelLease, LeaseRepair, LimitRefusal
 from routing.choices import NumberPurpose, OverflowAction
 from telephony import port
 from tests import factories
