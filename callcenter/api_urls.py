@@ -7,7 +7,7 @@ from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
-from telephony.api.views import TelephonyCommandsView, TelephonyEventView
+from webhook.views import TelephonyCommandsView, TelephonyEventView
 
 router = DefaultRouter()
 router.register("numbers", PhoneNumberViewSet, basename="number")

@@ -14,11 +14,10 @@ from rest_framework.views import APIView
 from accounts.api.permissions import IsAccountMember
 from accounts.scoping import request_account
 from acd.actions import handle_event
-
-from .. import outbox
-from ..port import PortError, event_from_dict
-from .authentication import WebhookSignatureAuthentication
-from .serializers import CommandsSerializer, EventSerializer
+from telephony import outbox
+from telephony.api.authentication import WebhookSignatureAuthentication
+from telephony.api.serializers import CommandsSerializer, EventSerializer
+from telephony.port import PortError, event_from_dict
 
 
 class TelephonyEventView(APIView):
