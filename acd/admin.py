@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from accounts.scoped_admin import ReadOnlyAdmin
 
 from .models import Call, CallEvent, Offer
 

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AccountScopedAdmin, ReadOnlyAdmin
+from accounts.scoped_admin import AccountScopedAdmin, ReadOnlyAdmin
 from core.errors import ActionError
 
 from . import actions

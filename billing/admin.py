@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from accounts.scoped_admin import ReadOnlyAdmin
 
 from .models import Invoice, InvoiceLine, Plan
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
+from accounts.scoped_admin import ReadOnlyAdmin
 
 from .models import ChannelLease, LimitRefusal
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "telephony",
     "acd",
     "boards",
+    "callcenter",  # wires the apps: the account's setup page, the demo data (loaddemo)
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AccountScopedAdmin, AccountScopedMixin
+from accounts.scoped_admin import AccountScopedAdmin, AccountScopedMixin
 
 from .models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prompt, Service, ServiceMembership
 

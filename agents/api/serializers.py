@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from core.api.base import AccountScopedSerializer
+from accounts.api.base import AccountScopedSerializer
 
 from ..models import Operator, PauseReason, validate_pin
 

@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.base import AccountScopedViewSet
+from accounts.api.base import AccountScopedViewSet
 
 from .. import actions
 from ..choices import PauseSource, Via

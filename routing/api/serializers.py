@@ -5,8 +5,8 @@ from typing import Any
 from django.db import transaction
 from rest_framework import serializers
 
+from accounts.api.base import AccountScopedSerializer, ScopedPrimaryKeyRelatedField
 from agents.models import Operator
-from core.api.base import AccountScopedSerializer, ScopedPrimaryKeyRelatedField
 
 from ..models import CallerRoute, PhoneNumber, Prompt, Service, ServiceMembership
 

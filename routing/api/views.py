@@ -1,6 +1,6 @@
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
-from core.api.base import AccountScopedViewSet
+from accounts.api.base import AccountScopedViewSet
 
 from ..filtersets import CallerRouteFilterSet, PhoneNumberFilterSet, PromptFilterSet, ServiceFilterSet
 from ..models import CallerRoute, PhoneNumber, Prompt, Service

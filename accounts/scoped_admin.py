@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from accounts.scoping import user_account
+from .scoping import user_account
 
 
 def _has_account_field(model: type[models.Model]) -> bool:

@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
 from rest_framework import serializers, viewsets
 
-from accounts.models import Account
-from accounts.scoping import request_account
+from ..models import Account
+from ..scoping import request_account
 
 
 def account_unique_errors(instance: models.Model, account: Account) -> dict[str, list[str]]:

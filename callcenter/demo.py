@@ -14,11 +14,10 @@ from accounts.models import Account, AccountMember, ApiToken, hash_token
 from agents.choices import EndpointKind
 from agents.models import Operator, PauseReason
 from billing.models import Plan
+from core.audio import tone_wav
 from routing.audio import inspect_audio
 from routing.choices import Criterion, OverflowAction, PromptKind
 from routing.models import PhoneNumber, Prompt, Service, ServiceMembership
-
-from .audio import tone_wav
 
 DEMO_API_TOKEN = "cnt_demo-token-for-local-use-only"
 OPERATORS = [("Mario Rossi", "mario", 101, 8), ("Giulia Bianchi", "giulia", 102, 6),

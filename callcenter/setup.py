@@ -8,11 +8,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Account
 from agents.choices import OperatorState
 from agents.models import Operator, OperatorEvent, PauseReason
 from routing.models import PhoneNumber, Service, ServiceMembership
-
-from .models import Account
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from core.demo import load_demo
+from callcenter.demo import load_demo
 
 
 class Command(BaseCommand):
