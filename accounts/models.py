@@ -1,17 +1,20 @@
-"""Tenants: customer accounts (optionally under a white-label reseller), their staff and API tokens."""
+"""Tenants: customer accounts (optionally under a white-label reseller), the plans they are on, their staff and
+API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Language
+from .choices import Currency, Language
 
 
 def validate_timezone(value: str) -> None:
@@ -25,6 +28,49 @@ def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+class Plan(models.Model):
+    """Commercial terms an account is on: its concurrent-call limit, and (for billing) its prices.
+
+    Here, beside the account, because every account points at one and the channel budget reads the limit
+    (included channels + the account's extras) below the apps that price it; billing edits and prices plans."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    monthly_fee = models.DecimalField(_("monthly fee"), max_digits=10, decimal_places=2, default=Decimal("0"),
+                                      validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.USD)
+    included_channels = models.PositiveIntegerField(
+        _("concurrent calls included"), help_text=_("Real-time capacity: calls handled at the same instant."))
+    extra_channels_allowed = models.BooleanField(_("extra concurrent calls can be bought"), default=False)
+    extra_channel_price = models.DecimalField(_("price of one extra concurrent call"), max_digits=10,
+                                              decimal_places=2, default=Decimal("0"),
+                                              validators=[MinValueValidator(Decimal("0"))])
+    included_minutes = models.PositiveIntegerField(
+        _("minutes included per month"), null=True, blank=True,
+        help_text=_("Monthly consumption; empty when the plan states none."))
+    overage_rate_per_minute = models.DecimalField(_("price of a minute over the included"), max_digits=10,
+                                                  decimal_places=4, default=Decimal("0"),
+                                                  validators=[MinValueValidator(Decimal("0"))])
+    billing_first_seconds = models.PositiveSmallIntegerField(
+        _("first billed block (s)"), default=60, validators=[MinValueValidator(1)])
+    billing_step_seconds = models.PositiveSmallIntegerField(
+        _("then billed in steps of (s)"), default=60, validators=[MinValueValidator(1)])
+    is_active = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        db_table = "billing_plan"  # the table keeps its name (the budget's SQL and existing databases)
+        ordering = ["included_channels", "name"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.extra_channels_allowed and self.extra_channel_price:
+            raise ValidationError({"extra_channel_price": _("This plan does not sell extra concurrent calls.")})
+
+
 class Account(models.Model):
     """A customer running one or more virtual call centers; a reseller is an account with children."""
 
@@ -34,7 +80,7 @@ class Account(models.Model):
                                on_delete=models.PROTECT, related_name="children",
                                help_text=_("White label: this account's calls also count against the reseller's "
                                            "limit."))
-    plan = models.ForeignKey("billing.Plan", verbose_name=_("plan"), on_delete=models.PROTECT,
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.PROTECT,
                              related_name="accounts")
     extra_channels = models.PositiveIntegerField(_("extra concurrent calls bought"), default=0)
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Rome",

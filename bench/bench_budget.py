@@ -32,9 +32,9 @@ else:
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 
+from accounts.models import Plan  # noqa: E402
 from acd.choices import Direction  # noqa: E402
 from acd.models import Call  # noqa: E402
-from billing.models import Plan  # noqa: E402
 from budget import actions as budget  # noqa: E402
 from budget.models import ChannelUsage  # noqa: E402
 from core.clock import now  # noqa: E402

@@ -2,11 +2,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class Currency(models.TextChoices):
-    USD = "USD", "USD"
-    EUR = "EUR", "EUR"
-
-
 class DefaultPlan(models.TextChoices):
     """The plans shipped with the product (domain.md, seed 000). Plans are data: admins edit them."""
 

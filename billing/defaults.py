@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .models import Plan
+
 DEFAULT_PLANS = [
     {"code": "starter", "name": "Starter", "included_channels": 3, "extra_channels_allowed": False,
      "extra_channel_price": Decimal("0"), "included_minutes": None},
@@ -16,7 +18,5 @@ DEFAULT_PLANS = [
 
 def ensure_default_plans() -> None:
     """Create the default plans that are missing (tests that flush the database call this)."""
-    from .models import Plan
-
     for fields in DEFAULT_PLANS:
         Plan.objects.get_or_create(code=fields["code"], defaults=fields)

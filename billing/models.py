@@ -1,52 +1,19 @@
-"""Commercial terms: plans and invoices. The channel budget (counters, leases, refusals) is the `budget` app."""
+"""Commercial terms: invoices, and the plans they price.
+
+The Plan model itself lives in `accounts` (an account row points at its plan, and the channel budget reads the
+limit through the account, below billing); billing owns what a plan means commercially (its catalogue, changes,
+invoices) and exports it here as `billing.models.Plan`. The channel budget (counters, leases, refusals) is the
+`budget` app."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Currency, InvoiceLineKind
+from accounts.choices import Currency
+from accounts.models import Plan  # noqa: F401  (billing's name for the plan catalogue)
 
-
-class Plan(models.Model):
-    code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=100)
-    monthly_fee = models.DecimalField(_("monthly fee"), max_digits=10, decimal_places=2, default=Decimal("0"),
-                                      validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.USD)
-    included_channels = models.PositiveIntegerField(
-        _("concurrent calls included"), help_text=_("Real-time capacity: calls handled at the same instant."))
-    extra_channels_allowed = models.BooleanField(_("extra concurrent calls can be bought"), default=False)
-    extra_channel_price = models.DecimalField(_("price of one extra concurrent call"), max_digits=10,
-                                              decimal_places=2, default=Decimal("0"),
-                                              validators=[MinValueValidator(Decimal("0"))])
-    included_minutes = models.PositiveIntegerField(
-        _("minutes included per month"), null=True, blank=True,
-        help_text=_("Monthly consumption; empty when the plan states none."))
-    overage_rate_per_minute = models.DecimalField(_("price of a minute over the included"), max_digits=10,
-                                                  decimal_places=4, default=Decimal("0"),
-                                                  validators=[MinValueValidator(Decimal("0"))])
-    billing_first_seconds = models.PositiveSmallIntegerField(
-        _("first billed block (s)"), default=60, validators=[MinValueValidator(1)])
-    billing_step_seconds = models.PositiveSmallIntegerField(
-        _("then billed in steps of (s)"), default=60, validators=[MinValueValidator(1)])
-    is_active = models.BooleanField(_("on sale"), default=True)
-
-    class Meta:
-        ordering = ["included_channels", "name"]
-        verbose_name = _("plan")
-        verbose_name_plural = _("plans")
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean(self) -> None:
-        if not self.extra_channels_allowed and self.extra_channel_price:
-            raise ValidationError({"extra_channel_price": _("This plan does not sell extra concurrent calls.")})
+from .choices import InvoiceLineKind
 
 
 class Invoice(models.Model):

@@ -10,10 +10,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from accounts.actions import ensure_supervisor_group
-from accounts.models import Account, AccountMember, ApiToken, hash_token
+from accounts.models import Account, AccountMember, ApiToken, Plan, hash_token
 from agents.choices import EndpointKind
 from agents.models import Operator, PauseReason
-from billing.models import Plan
 from core.audio import tone_wav
 from routing.audio import inspect_audio
 from routing.choices import Criterion, OverflowAction, PromptKind

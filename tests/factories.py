@@ -7,11 +7,10 @@ import itertools
 from django.contrib.auth import get_user_model
 
 from accounts.actions import create_api_token, create_supervisor
-from accounts.models import Account
+from accounts.models import Account, Plan
 from agents.choices import EndpointKind
 from agents.models import Operator, PauseReason
 from billing.defaults import ensure_default_plans
-from billing.models import Plan
 from routing.models import PhoneNumber, Service, ServiceMembership
 
 _seq = itertools.count(1)

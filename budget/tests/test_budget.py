@@ -8,11 +8,11 @@ import sys
 import pytest
 from django.conf import settings
 
+from accounts.models import Plan
 from acd import actions
 from acd.choices import CallState, Outcome
 from acd.tests.switch import kinds, only_ring
 from agents import actions as presence
-from billing.models import Plan
 from budget import actions as budget
 from budget.models import ChannelLease, LeaseRepair, LimitRefusal
 from routing.choices import NumberPurpose, OverflowAction
