@@ -1,11 +1,11 @@
 """The ACD's entry points, the only names the rest of the product calls.
 
 Engine events (`handle_event`), timers (`sweep`, `next_deadline`), an operator made available by presence
-(`operator_ready`), supervisor and API actions (`transfer_call`, `originate_call`) and the reconciler's
-repair (`end_lost_call`). Inside `acd/` the layers run, from the bottom: calls (state machine, channel,
-end) → legs (ring, cancel, release) → queue (enter, offer, overflow) → flows (inbound, transfer, phone
-login, originate, repair) → the event table and the timers. `pyproject.toml` holds that order as an
-import-linter contract.
+(`operator_ready`), supervisor and API actions (`transfer_call`, `originate_call`) and the lease
+reconciler's repair (`reconcile_leases`, `end_lost_call`). Inside `acd/` the layers run, from the bottom: calls
+(state machine, channel, end) → legs (ring, cancel, release) → queue (enter, offer, overflow) → flows
+(inbound, transfer, phone login, originate, repair) → the event table and the timers. `pyproject.toml`
+holds that order as an import-linter contract.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from agents.models import Operator
 from . import locks
 from .events import handle_event
 from .flows.originate import originate_call
-from .flows.repair import end_lost_call
+from .flows.repair import end_lost_call, reconcile_leases
 from .flows.transfer import transfer_call
 from .queue import offer_operator
 from .timers import next_deadline, sweep
 from .unit import unit_of_work
 
-__all__ = ["end_lost_call", "handle_event", "next_deadline", "operator_ready", "originate_call", "sweep",
-           "transfer_call"]
+__all__ = ["end_lost_call", "handle_event", "next_deadline", "operator_ready", "originate_call",
+           "reconcile_leases", "sweep", "transfer_call"]
 
 
 def operator_ready(operator_id: int) -> bool:

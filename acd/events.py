@@ -74,6 +74,23 @@ UPDATE {leases} SET expires_at = %(expires)s
 INFORMATIONAL = frozenset({port.LegRinging})
 
 
+def _still_up(event: port.CallAlive, account_id: int, at: dt.datetime) -> list[port.Command]:
+    """The engine's heartbeat for a live call: its lease notes the moment (the repair flow ends the call once
+    the notes stop). One statement in autocommit and no event row: the mark only moves forward, so a
+    redelivery changes nothing that matters, and a heartbeat every 30 s per call adds no table to purge."""
+    with connection.cursor() as cur:
+        cur.execute(_STILL_UP_SQL.format(calls=Call._meta.db_table, leases=ChannelLease._meta.db_table),
+                    {"at": at, "account": account_id, "ref": event.call_ref, "ended": CallState.ENDED})
+    return []
+
+
+_STILL_UP_SQL = """
+UPDATE {leases} SET alive_at = %(at)s
+ WHERE released_at IS NULL AND (alive_at IS NULL OR alive_at < %(at)s)
+   AND call_id = (SELECT id FROM {calls} WHERE account_id = %(account)s AND engine_ref = %(ref)s
+                                          AND state <> %(ended)s)"""
+
+
 def _lease_runs_low(expires_at: dt.datetime | None, at: dt.datetime) -> bool:
     """A live call's lease is pushed forward once less than half of it is left: every event proves the call
     alive, but writing that down on every event would cost a round trip each (hours-long leases are renewed
@@ -92,6 +109,8 @@ def handle_event(event: port.Event, *, account_id: int, source: str = "") -> lis
     at = now()
     if type(event) in INFORMATIONAL:
         return _sign_of_life(event, account_id, source, at)
+    if isinstance(event, port.CallAlive):
+        return _still_up(event, account_id, at)
     try:
         return _apply(event, account_id, source, at)
     except (IntegrityError, ActionError):

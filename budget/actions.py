@@ -10,8 +10,9 @@ within every reseller's limit above it (domain.md, seeds 000 and 003).
   duplicate or late end event never frees a channel twice.
 - **One round trip** on PostgreSQL: acquire and release are each one prepared statement (writable CTEs)
   with the same rules; the statement-by-statement path serves embedded mode, and the tests run both.
-- **Leases** carry an expiry that the call's activity extends; `reconcile()` frees the leases of calls that
-  ended or went silent past it, and records each repair.
+- **Leases** carry an expiry that the call's activity extends, and the last "still up" its engine reported;
+  `stale_leases()` finds the silent ones and `record_repair()` notes each fix. Ending the call behind a stale
+  lease is the ACD's repair flow (`acd/flows/repair.py`): the budget knows nothing of calls' lifecycle.
 """
 
 from __future__ import annotations
@@ -259,30 +260,30 @@ def in_use(account_id: int) -> int:
     return ChannelUsage.objects.filter(account_id=account_id).values_list("in_use", flat=True).first() or 0
 
 
-def reconcile() -> int:
-    """Free the leases whose call is over or silent past the expiry; record each repair."""
-    from acd.choices import CallState
-
-    at = now()
-    repaired = 0
-    suspects = ChannelLease.objects.filter(released_at__isnull=True).filter(
-        Q(call__state=CallState.ENDED) | Q(expires_at__lte=at)).values_list("pk", "call_id", "call__state")
-    for lease_id, call_id, state in suspects:
-        with transaction.atomic():
-            if not release(call_id, ended_by=LeaseEnd.REPAIRED):
-                continue  # released meanwhile by its own end event
-            if state == CallState.ENDED:
-                reason = "the call had ended but its channel was still held"
-            else:
-                reason = "no sign of the call before the lease expired (end event lost)"
-                _end_silent_call(call_id)
-            LeaseRepair.objects.create(lease_id=lease_id, at=at, reason=reason)
-            repaired += 1
-    return repaired
+def silence_seconds() -> int:
+    """How long a lease whose holder reports itself alive (the engine's `call_alive`) may stay silent."""
+    return getattr(settings, "LEASE_SILENCE_SECONDS", 120)
 
 
-def _end_silent_call(call_id: int) -> None:
-    """A call whose engine went silent past the lease: close its record so the books stay right."""
-    from acd.actions import end_lost_call
+@dataclass(frozen=True)
+class StaleLease:
+    lease_id: int
+    call_id: int
+    last_alive: dt.datetime  # the last sign of life the lease saw: a heartbeat, or its last renewal
 
-    end_lost_call(call_id)
+
+def stale_leases(at: dt.datetime) -> list[StaleLease]:
+    """The reconciler's primitive: live leases whose holder went silent. A lease whose holder has reported
+    itself alive (`alive_at`) is stale once silent for `silence_seconds()`; any other once past its expiry.
+    What the holder was, and how to end it, is the caller's business (the ACD's repair flow)."""
+    silent_since = at - dt.timedelta(seconds=silence_seconds())
+    renewal = dt.timedelta(seconds=lease_seconds())
+    rows = (ChannelLease.objects.filter(released_at__isnull=True)
+            .filter(Q(alive_at__isnull=True, expires_at__lte=at) | Q(alive_at__lte=silent_since))
+            .order_by("call_id").values_list("pk", "call_id", "alive_at", "expires_at"))
+    return [StaleLease(lease_id, call_id, max(expires_at - renewal, alive_at or expires_at - renewal))
+            for lease_id, call_id, alive_at, expires_at in rows]  # the later of the last renewal and heartbeat
+
+
+def record_repair(lease_id: int, reason: str, at: dt.datetime) -> None:
+    LeaseRepair.objects.create(lease_id=lease_id, at=at, reason=reason)

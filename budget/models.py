@@ -41,6 +41,11 @@ class ChannelLease(models.Model):
     chain = models.JSONField(help_text=_("The accounts whose counters this lease holds (itself and resellers)."))
     acquired_at = models.DateTimeField(_("acquired"))
     expires_at = models.DateTimeField(_("expires"))
+    # Not indexed on purpose: the engine's heartbeat rewrites it, and an unindexed column keeps that a HOT update.
+    alive_at = models.DateTimeField(
+        _("last reported alive"), null=True, blank=True,
+        help_text=_("The engine's last \"still up\" for the call. Once it reports one, a silence longer than "
+                    "LEASE_SILENCE_SECONDS frees the channel instead of the expiry."))
     released_at = models.DateTimeField(_("released"), null=True, blank=True)
     ended_by = models.CharField(_("ended by"), max_length=10, choices=LeaseEnd.choices, blank=True)
 

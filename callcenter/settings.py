@@ -199,10 +199,17 @@ CELERY_BEAT_SCHEDULE = {
     # A sweep still queued after 5 s is dropped: the next one, a second later, does the same work.
     "acd-sweep-timers": {"task": "acd.tasks.sweep_timers_task", "schedule": 1.0, "options": {"expires": 5}},
 }
-# A held channel whose call shows no sign of life for this long is freed by the reconciler.
+# A held channel whose call shows no sign of life for this long is freed by the reconciler (engines that send no
+# heartbeat: the call is ended as lost, its talk time cut at the last event the lease saw).
 CHANNEL_LEASE_SECONDS = env.int("CHANNEL_LEASE_SECONDS", default=4 * 3600)
-CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "billing.tasks.reconcile_leases_task",
-                                                    "schedule": 60.0}
+# Once an engine reports a call alive (`call_alive`, every 30 s say), silence this long ends it as lost instead.
+LEASE_SILENCE_SECONDS = env.int("LEASE_SILENCE_SECONDS", default=120)
+LEASE_RECONCILE_SECONDS = env.float("LEASE_RECONCILE_SECONDS", default=30.0)
+# The entry keeps its name: django_celery_beat updates its row by name (a new name would leave the old row
+# sending a task that no longer exists).
+CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "acd.tasks.reconcile_leases_task",
+                                                    "schedule": LEASE_RECONCILE_SECONDS,
+                                                    "options": {"expires": LEASE_RECONCILE_SECONDS}}
 # Processed engine events (the redelivery guard) and outbound commands are kept this long, then purged in
 # batches. Must be longer than the webhook's 300 s replay window (a system check refuses a shorter one).
 TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", default=72)

@@ -108,9 +108,20 @@ class Hangup(Event):
     type: ClassVar[str] = "hangup"
 
 
+@dataclass(frozen=True)
+class CallAlive(Event):
+    """The engine's periodic "still up" for a live call (e.g. FreeSWITCH's CHANNEL_HEARTBEAT), every 30 s or so.
+
+    Optional: an engine that sends it for a call has that call ended as lost (channel freed, operator released,
+    talk time cut at the last one) once it falls silent for LEASE_SILENCE_SECONDS, instead of after the
+    hours-long lease. Cheap by design: one statement, no event row (a redelivery only re-asserts life)."""
+
+    type: ClassVar[str] = "call_alive"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls for cls in (IncomingCall, PromptFinished, LegRinging, LegAnswered, LegNoAnswer, LegBusy,
-                              LegRejected, LegFailed, Digits, VoicemailRecorded, AmdResult, Hangup)
+                              LegRejected, LegFailed, Digits, VoicemailRecorded, AmdResult, Hangup, CallAlive)
 }
 
 # --- Commands (back office → engine) --------------------------------------------------------------------

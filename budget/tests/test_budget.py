@@ -139,16 +139,16 @@ def test_lost_end_event_is_repaired_by_the_reconciler(starter, switch, settings,
     ref, commands = switch.incoming(number.number)
     switch.answer(ref, only_ring(commands))
     switch.clock.advance(599)
-    assert budget.reconcile() == 0  # alive, within its lease
+    assert actions.reconcile_leases() == 0  # alive, within its lease
     switch.clock.advance(2)
-    assert budget.reconcile() == 1
+    assert actions.reconcile_leases() == 1
     call = switch.call(ref)
     assert (call.state, call.end_cause) == (CallState.ENDED, "lost")
     assert budget.in_use(starter.pk) == 0
     assert "end event lost" in LeaseRepair.objects.get().reason
     assert port.HangupCall(call_ref=ref, cause="lost") in switch.pending()
     assert ops[0].__class__.objects.get(pk=ops[0].pk).state == "available"
-    assert budget.reconcile() == 0  # nothing twice
+    assert actions.reconcile_leases() == 0  # nothing twice
 
 
 def test_events_keep_the_lease_alive(starter, switch, settings):
@@ -158,7 +158,7 @@ def test_events_keep_the_lease_alive(starter, switch, settings):
     switch.clock.advance(500)
     switch.answer(ref, only_ring(commands))  # late, but a sign of life
     switch.clock.advance(500)
-    assert budget.reconcile() == 0
+    assert actions.reconcile_leases() == 0
     assert budget.in_use(starter.pk) == 1
 
 
