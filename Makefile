@@ -31,9 +31,11 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(PY) -m callcenter.run
 
-## make test: ruff, the migrations check and every test, against a real PostgreSQL and Redis.
+## make test: ruff, the layers (import-linter's contracts in pyproject.toml), the migrations check and every test,
+## against a real PostgreSQL and Redis.
 test: install-dev browser
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(WITH_TEST_SERVICES) bash scripts/test.sh $(PY) -n $(PYTEST_WORKERS) -q $(PYTEST_ARGS)
 
 ## The browser tests drive Debian's Chromium (Playwright never downloads a browser of its own here).
@@ -43,6 +45,7 @@ browser:
 
 lint: install-dev
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 ## Settings need a database URL even here: the services wrapper provides one (embedded when unset).
 messages: install-dev

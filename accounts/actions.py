@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from core.clock import now
@@ -48,8 +49,6 @@ SUPERVISOR_MODELS = {
 
 def ensure_supervisor_group():
     """The permissions a supervisor needs for the six steps (objects are scoped to their account)."""
-    from django.contrib.auth.models import Group, Permission
-
     group, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
     perms = Permission.objects.filter(content_type__app_label__in=SUPERVISOR_MODELS).select_related(
         "content_type")

@@ -11,6 +11,7 @@ import zoneinfo
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 
 from accounts.models import Account
 from acd.models import Call
@@ -89,6 +90,4 @@ def issue_last_month() -> int:
 
 
 def render_invoice(invoice: Invoice) -> str:
-    from django.template.loader import render_to_string
-
     return render_to_string("billing/invoice.html", {"invoice": invoice})

@@ -7,11 +7,11 @@ POST /api/v1/telephony/commands/.
 
 from __future__ import annotations
 
+from telephony.tasks import deliver_commands_task
+
 
 class WebhookBackend:
     name = "webhook"
 
     def notify_pending(self, account_id: int) -> None:
-        from telephony.tasks import deliver_commands_task
-
         deliver_commands_task.delay(account_id)
