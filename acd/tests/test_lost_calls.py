@@ -21,6 +21,7 @@ from budget import actions as budget
 from budget.models import ChannelLease, LeaseRepair
 from core.roundtrips import count_round_trips
 from telephony import port
+from telephony.signing import ACCOUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests import factories
 from tests.processes import child_env
 
@@ -124,6 +125,22 @@ def test_call_alive_is_a_port_event():
     assert event == port.CallAlive(event_id="hb-1", call_ref="c1")
     with pytest.raises(port.PortError):
         port.event_from_dict({"type": "call_alive", "event_id": "hb-1"})
+
+
+def test_an_engine_sends_call_alive_over_the_signed_webhook(account, switch, short_silence):
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    (ref,), _ = talking(account, switch)
+    switch.clock.advance(45)
+    body = json.dumps({"type": "call_alive", "event_id": "hb-1", "call_ref": ref}).encode()
+    ts = int(switch.clock.now().timestamp())
+    headers = {ACCOUNT_HEADER: account.slug, TIMESTAMP_HEADER: str(ts),
+               SIGNATURE_HEADER: sign(account.webhook_secret, ts, body)}
+    response = APIClient().post(reverse("telephony-events"), data=body, content_type="application/json",
+                                headers=headers)
+    assert (response.status_code, response.json()) == (200, {"commands": []})
+    assert ChannelLease.objects.get().alive_at == switch.call(ref).answered_at + dt.timedelta(seconds=45)
 
 
 @pytest.mark.multiprocess
