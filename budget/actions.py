@@ -275,10 +275,11 @@ class StaleLease:
 def stale_leases(at: dt.datetime) -> list[StaleLease]:
     """The reconciler's primitive: live leases whose holder went silent. A lease whose holder has reported
     itself alive (`alive_at`) is stale once silent for `silence_seconds()`; any other once past its expiry.
-    What the holder was, and how to end it, is the caller's business (the ACD's repair flow)."""
+    What the holder was, and how to end it, is the caller's business (the ACD's repair flow). Accounts driven
+    by the simulator at full speed run on its clock, not the wall's: their leases are left to it."""
     silent_since = at - dt.timedelta(seconds=silence_seconds())
     renewal = dt.timedelta(seconds=lease_seconds())
-    rows = (ChannelLease.objects.filter(released_at__isnull=True)
+    rows = (ChannelLease.objects.filter(released_at__isnull=True, account__is_simulation=False)
             .filter(Q(alive_at__isnull=True, expires_at__lte=at) | Q(alive_at__lte=silent_since))
             .order_by("call_id").values_list("pk", "call_id", "alive_at", "expires_at"))
     return [StaleLease(lease_id, call_id, max(expires_at - renewal, alive_at or expires_at - renewal))

@@ -33,7 +33,10 @@ class ChannelUsage(models.Model):
 
 class ChannelLease(models.Model):
     """One held channel, tied to one call. Its expiry moves with the call's activity; the reconciler frees
-    leases whose call is gone or silent past the expiry."""
+    leases whose call is gone or silent past the expiry.
+
+    The call is a foreign key by name (integrity, and the lease goes with its call): the budget's code never
+    reads a call, so no import runs up to the ACD."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="leases")
     call = models.OneToOneField("acd.Call", on_delete=models.CASCADE, related_name="lease")

@@ -61,7 +61,8 @@ def reconcile_leases() -> int:
     """Free the channels of calls that are over, end the calls behind silent leases; record each repair."""
     at = now()
     repaired = 0
-    held = ChannelLease.objects.filter(released_at__isnull=True, call__state=CallState.ENDED)
+    held = ChannelLease.objects.filter(released_at__isnull=True, call__state=CallState.ENDED,
+                                       account__is_simulation=False)  # the simulator's clock is its own
     for lease_id, call_id in held.order_by("call_id").values_list("pk", "call_id"):
         with transaction.atomic():
             if budget.release(call_id, ended_by=LeaseEnd.REPAIRED):

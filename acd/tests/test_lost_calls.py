@@ -113,6 +113,18 @@ def test_a_heartbeat_for_an_ended_or_unknown_call_changes_nothing(account, switc
     assert ChannelLease.objects.get().alive_at is None
 
 
+def test_the_simulators_own_clock_is_left_alone(switch, clock, short_silence):
+    account = factories.make_account(is_simulation=True)
+    from acd.tests.switch import Switch
+
+    sim = Switch(account, clock)
+    (ref,), _ = talking(account, sim)
+    alive(sim, ref)
+    clock.advance(3600)
+    assert actions.reconcile_leases() == 0
+    assert sim.call(ref).state == CallState.CONNECTED
+
+
 def test_a_heartbeat_costs_one_round_trip(account, switch, short_silence):
     (ref,), _ = talking(account, switch)
     with count_round_trips() as rt:
