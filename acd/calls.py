@@ -52,7 +52,7 @@ def end_call(call: Call, work: Work, *, outcome: str, cause: str = HangupCause.N
         call.wait_seconds = (work.at - call.queued_at).total_seconds()
     work.save(call)
     work.log(call, CallEventKind.ENDED, outcome=call.outcome, cause=cause)
-    budget.release(call.pk)  # idempotent: a duplicate end never frees a channel twice
+    budget.release_with_commit(call.pk, work.writes)  # idempotent: a duplicate end never frees a channel twice
 
 
 def reject(call: Call, work: Work, cause: str) -> None:

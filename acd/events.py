@@ -102,15 +102,35 @@ def handle_event(event: port.Event, *, account_id: int, source: str = "") -> lis
         return stored
 
 
+# What a call event's first round trip locks beside the call (`acd.locks.for_event`): the leg it names,
+# the legs a hang-up cancels, the operator a hang-up frees.
+LEG_EVENTS = frozenset(CALL_HANDLERS) - {port.PromptFinished, port.Digits, port.VoicemailRecorded}
+
+
+def _locks_for(event: port.Event, account_id: int, source: str) -> locks.EventLocks:
+    leg_ref = event.leg_ref if type(event) in LEG_EVENTS else ""
+    hangup = isinstance(event, port.Hangup) and not event.leg_ref
+    return locks.for_event(account_id, event.call_ref, source, event.event_id, leg_ref=leg_ref or "",
+                           ringing_when=sorted(inbound.ABANDON_STATES) if hangup else (),
+                           call_operator=isinstance(event, port.Hangup))
+
+
 @transaction.atomic
 def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> list[port.Command]:
     work = Work(at=at)
     if isinstance(event, port.IncomingCall):
         inbound.on_incoming(event, account_id, work)
     else:
-        call = locks.call_by_ref(account_id, event.call_ref)
+        found = _locks_for(event, account_id, source)
+        if found.stored_commands is not None:  # a redelivery: the first delivery's answer, nothing changed
+            return [outbox.command_from_dict(c) for c in found.stored_commands]
+        call = found.call
         handler = CALL_HANDLERS.get(type(event))
         if call is not None and handler is not None:
+            if type(event) in LEG_EVENTS:
+                call.locked_leg = (event.leg_ref, found.leg)
+            call.locked_ringing = found.ringing
+            call.locked_operator = found.operator
             if call.state != CallState.ENDED and _lease_runs_low(call.lease_expires_at, at):
                 budget.extend(call.pk)  # the call is alive: its channel lease lives on
             handler(event, call, work)

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 
 from accounts.models import Account
 from core.clock import now
+from core.pipeline import DeferredWrites
 
 from .choices import LeaseEnd
 from .models import ChannelLease, ChannelUsage, LeaseRepair, LimitRefusal
@@ -204,6 +205,13 @@ def _refuse(call, direction: str, limited_by: int) -> Account:
     LimitRefusal.objects.create(account_id=call.account_id, limited_by_id=limited_by, at=now(),
                                 direction=direction, call_ref=call.engine_ref)
     return Account.objects.get(pk=limited_by)
+
+
+def release_with_commit(call_id: int, writes: DeferredWrites, *, ended_by: str = LeaseEnd.RELEASED) -> None:
+    """Give back the call's channel with the unit's other writes and its COMMIT (`core.pipeline`): the same
+    statement as `release`, idempotent by call, whose answer nobody waits for. A call's end costs no round
+    trip of its own."""
+    writes.execute(_RELEASE_SQL, {"call": call_id, "at": now(), "ended_by": ended_by})
 
 
 def release(call_id: int, *, ended_by: str = LeaseEnd.RELEASED) -> bool:
