@@ -122,8 +122,11 @@ def skip_locked_calls(calls: QuerySet[Call]) -> QuerySet[Call]:
 # metadata; each shape is a server-side prepared statement.
 
 
-def _columns(model: type[models.Model], alias: str) -> str:
+def columns(model: type[models.Model], alias: str) -> str:
     return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+
+SKIP_LOCKED_OPERATOR = "FOR UPDATE OF p SKIP LOCKED"  # a candidate operator `p` nobody else holds
 
 
 def _width(model: type[models.Model]) -> int:
@@ -131,7 +134,7 @@ def _width(model: type[models.Model]) -> int:
 
 
 def instance(model: type[M], values: Sequence[Any]) -> M | None:
-    """A model object from a row of `_columns(model)`, converted as the ORM converts (JSON fields); None
+    """A model object from a row of `columns(model)`, converted as the ORM converts (JSON fields); None
     for the NULLs of an outer join."""
     if values[0] is None:
         return None
@@ -158,7 +161,7 @@ def _call_sql() -> str:
     calls, services = Call._meta.db_table, Service._meta.db_table
     return f"""
 WITH c AS MATERIALIZED (
-    SELECT {_columns(Call, "x")} FROM {calls} x
+    SELECT {columns(Call, "x")} FROM {calls} x
      WHERE x.account_id = %(account)s AND x.engine_ref = %(ref)s
        AND NOT EXISTS (SELECT 1 FROM {ProcessedEvent._meta.db_table} e
                         WHERE e.source = %(source)s AND e.event_id = %(event_id)s)
@@ -168,7 +171,7 @@ SELECT (SELECT e.commands FROM {ProcessedEvent._meta.db_table} e
          WHERE e.source = %(source)s AND e.event_id = %(event_id)s),
        (SELECT l.expires_at FROM {ChannelLease._meta.db_table} l WHERE l.call_id = c.id AND l.released_at IS NULL),
        EXISTS (SELECT 1 FROM {Offer._meta.db_table} o WHERE o.call_id = c.id AND o.state = '{OfferState.RINGING}'),
-       {_columns(Call, "c")}, {_columns(Service, "s")}, {_columns(Account, "a")}
+       {columns(Call, "c")}, {columns(Service, "s")}, {columns(Account, "a")}
   FROM (SELECT 1) one
   LEFT JOIN c ON true
   LEFT JOIN {services} s ON s.id = c.service_id
@@ -184,7 +187,7 @@ def _this_call() -> str:
 def _leg_sql() -> str:
     """Steps 2-3: the leg the event names and its operator."""
     return f"""
-SELECT {_columns(Offer, "o")}, {_columns(Operator, "p")}
+SELECT {columns(Offer, "o")}, {columns(Operator, "p")}
   FROM {Offer._meta.db_table} o JOIN {Operator._meta.db_table} p ON p.id = o.operator_id
  WHERE o.call_id = ({_this_call().replace("id, state, operator_id", "id")}) AND o.leg_ref = %(leg)s
    FOR UPDATE OF o, p"""
@@ -194,7 +197,7 @@ def _ringing_sql() -> str:
     """Steps 2-3: the legs still ringing, in their operators' id order, when the hang-up abandons the call."""
     return f"""
 WITH c AS ({_this_call()})
-SELECT {_columns(Offer, "o")}, {_columns(Operator, "p")}
+SELECT {columns(Offer, "o")}, {columns(Operator, "p")}
   FROM c JOIN {Offer._meta.db_table} o ON o.call_id = c.id
          JOIN {Operator._meta.db_table} p ON p.id = o.operator_id
  WHERE o.state = '{OfferState.RINGING}' AND c.state = ANY(%(abandon)s)
@@ -206,7 +209,7 @@ def _call_operator_sql() -> str:
     """Step 3: the operator of a connected call, which the hang-up frees (or sends to wrap-up)."""
     return f"""
 WITH c AS ({_this_call()})
-SELECT {_columns(Operator, "p")}
+SELECT {columns(Operator, "p")}
   FROM c JOIN {Operator._meta.db_table} p ON p.id = c.operator_id
  WHERE c.state = '{CallState.CONNECTED}'
    FOR UPDATE OF p"""
@@ -227,15 +230,16 @@ def _offers_from(rows: list[tuple[Any, ...]]) -> list[Offer]:
     return offers
 
 
-def for_event(account_id: int, call_ref: str, source: str, event_id: str, *, leg_ref: str = "",
+def for_event(account_id: int, call_ref: str, source: str, event_id: str, at: Any, *, leg_ref: str = "",
               ringing_when: Sequence[str] = (), call_operator: bool = False,
-              extra: Sequence[tuple[str, dict[str, Any]]] = ()) -> EventLocks:
+              extra: Sequence[str] = ()) -> EventLocks:
     """Step 1 (and 2-3 where the event needs them) for an engine event, in the transaction's first round
     trip. A redelivered event (its id already processed) locks nothing and gets its stored answer. The same
     round trip tells the call's channel lease expiry (the event extends it only when it runs low) and
-    whether any leg of it is ringing. `extra` statements (routing's candidates) follow, in order."""
+    whether any leg of it is ringing. `extra` statements (routing's candidates) follow, in order, with the
+    same parameters."""
     params = {"account": account_id, "ref": call_ref, "source": source, "event_id": event_id,
-              "leg": leg_ref, "abandon": list(ringing_when)}
+              "leg": leg_ref, "abandon": list(ringing_when), "at": at}
     statements = [(_sql("call"), params)]
     if leg_ref:
         statements.append((_sql("leg"), params))
@@ -243,7 +247,7 @@ def for_event(account_id: int, call_ref: str, source: str, event_id: str, *, leg
         statements.append((_sql("ringing"), params))
     if call_operator:
         statements.append((_sql("call_operator"), params))
-    statements.extend(extra)
+    statements.extend((sql, params) for sql in extra)
     results = begin_with(statements)
     row = results.pop(0)[0]
     found = EventLocks(stored_commands=row[0])

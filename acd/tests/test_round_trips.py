@@ -23,16 +23,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CEILINGS = {
     "incoming_call (welcome)": 4,
-    "prompt_finished (rings)": 3,
+    "prompt_finished (rings)": 2,
     "leg_ringing": 1,
-    "leg_no_answer (rings the next)": 3,
+    "leg_no_answer (rings the next)": 2,
     "leg_answered": 2,
     "hangup (wrap-up)": 2,
     "duplicate event": 2,
 }
 WHOLE_CALL = ("incoming_call (welcome)", "prompt_finished (rings)", "leg_ringing", "leg_answered",
               "hangup (wrap-up)")
-WHOLE_CALL_CEILING = 12
+WHOLE_CALL_CEILING = 11
 
 
 @pytest.fixture
