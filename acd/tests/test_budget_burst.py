@@ -38,8 +38,10 @@ def _fresh_accounts():
     for client in clients:
         service = factories.make_service(client, overflow_when_nobody_logged_in=False)  # nobody: calls wait
         numbers.append(factories.make_number(client, service))
-    # Fresh: no counter exists yet for any account of the chain, as on their very first call.
-    assert not ChannelUsage.objects.filter(account__in=[reseller, *clients]).exists()
+    # The reseller already has its counter (its other clients have had calls); the two clients are fresh:
+    # no counter yet, as on their very first call.
+    ChannelUsage.objects.create(account=reseller, in_use=0)
+    assert not ChannelUsage.objects.filter(account__in=clients).exists()
     return reseller, clients, numbers
 
 
