@@ -154,6 +154,8 @@ def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> 
                 call.locked_leg = (event.leg_ref, found.leg)
             call.locked_ringing = found.ringing
             call.locked_operator = found.operator
+            if found.operator is not None and found.freed_memberships is not None:
+                found.operator.freed_waiting = (found.freed_memberships, found.freed_waiting)
             if found.extra:
                 prelocked_from(found.extra[0], call)
             if call.state != CallState.ENDED and _lease_runs_low(call.lease_expires_at, at):

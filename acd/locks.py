@@ -27,7 +27,7 @@ from accounts.models import Account
 from agents.models import Operator
 from billing.models import ChannelLease
 from core.pipeline import begin_with
-from routing.models import Service
+from routing.models import Service, ServiceMembership
 from telephony.models import ProcessedEvent
 
 from .choices import CallState, OfferState
@@ -113,6 +113,11 @@ def skip_locked_calls(calls: QuerySet[Call]) -> QuerySet[Call]:
     return calls.select_for_update(skip_locked=True, of=("self",))
 
 
+def waiting_for_freed(op: Operator) -> tuple[list[ServiceMembership], list[Call]] | None:
+    """What a hang-up's first round trip found for the operator it freed (`EventLocks.freed_waiting`)."""
+    return op.__dict__.pop("freed_waiting", None)
+
+
 # --- The first round trip of an engine event -------------------------------------------------------------
 #
 # An engine event names its call by the engine's reference. Everything the event's flow must lock or read
@@ -154,6 +159,10 @@ class EventLocks:
     leg: Offer | None = None  # the leg the event names, with its operator, locked
     operator: Operator | None = None  # the call's operator, locked (a connected call's hang-up)
     ringing: list[Offer] | None = None  # the call's ringing legs with their operators, locked (hang-up)
+    # What the call's operator, freed by the hang-up without wrap-up, may take next: their memberships
+    # and the waiting calls nobody else holds (locked with SKIP LOCKED), for `acd.queue.offer_operator`.
+    freed_memberships: list[ServiceMembership] | None = None
+    freed_waiting: list[Call] | None = None
     extra: list[list[tuple[Any, ...]]] = field(default_factory=list)
 
 
@@ -215,9 +224,54 @@ SELECT {columns(Operator, "p")}
    FOR UPDATE OF p"""
 
 
+def _freed_operator() -> str:
+    """The operator a hang-up frees at once (a connected call of a service without wrap-up)."""
+    return f"""
+WITH c AS ({_this_call().replace("id, state, operator_id", "id, state, operator_id, service_id")}),
+f AS (SELECT c.operator_id AS id FROM c LEFT JOIN {Service._meta.db_table} s ON s.id = c.service_id
+       WHERE c.state = '{CallState.CONNECTED}' AND c.operator_id IS NOT NULL
+         AND coalesce(s.wrapup_seconds, 0) = 0)"""
+
+
+def _freed_memberships_sql() -> str:
+    members = ServiceMembership._meta.db_table
+    return f"""{_freed_operator()}
+SELECT {columns(ServiceMembership, "m")}, {columns(Service, "s")}, {columns(Account, "a")}
+  FROM f JOIN {members} m ON m.operator_id = f.id
+         JOIN {Service._meta.db_table} s ON s.id = m.service_id
+         JOIN {Account._meta.db_table} a ON a.id = s.account_id"""
+
+
+def _freed_waiting_sql() -> str:
+    """From an operator (held): waiting calls of their services nobody else holds, best first, as
+    `acd.queue.offer_operator` asks for them."""
+    members = ServiceMembership._meta.db_table
+    return f"""{_freed_operator()}
+SELECT {columns(Call, "x")}
+  FROM f JOIN {Call._meta.db_table} x
+    ON x.service_id IN (SELECT m.service_id FROM {members} m WHERE m.operator_id = f.id)
+ WHERE x.state = '{CallState.QUEUED}'
+   AND (x.target_operator_id IS NULL OR x.target_operator_id = f.id OR x.target_until <= %(at)s)
+ ORDER BY x.priority DESC, x.queued_at, x.id
+ LIMIT {WAITING_PEEK}
+   FOR UPDATE OF x SKIP LOCKED"""
+
+
+WAITING_PEEK = 25  # waiting calls a freed operator looks at (most are taken at the first)
+
+
 @functools.cache
 def _sql(name: str) -> str:
-    return {"call": _call_sql, "leg": _leg_sql, "ringing": _ringing_sql, "call_operator": _call_operator_sql}[name]()
+    return {"call": _call_sql, "leg": _leg_sql, "ringing": _ringing_sql, "call_operator": _call_operator_sql,
+            "freed_memberships": _freed_memberships_sql, "freed_waiting": _freed_waiting_sql}[name]()
+
+
+def _membership_from(row: tuple[Any, ...]) -> ServiceMembership:
+    width, service_width = _width(ServiceMembership), _width(Service)
+    member = instance(ServiceMembership, row[:width])
+    member.service = instance(Service, row[width:width + service_width])
+    member.service.account = instance(Account, row[width + service_width:])
+    return member
 
 
 def _offers_from(rows: list[tuple[Any, ...]]) -> list[Offer]:
@@ -247,6 +301,8 @@ def for_event(account_id: int, call_ref: str, source: str, event_id: str, at: An
         statements.append((_sql("ringing"), params))
     if call_operator:
         statements.append((_sql("call_operator"), params))
+        statements.append((_sql("freed_memberships"), params))
+        statements.append((_sql("freed_waiting"), params))
     statements.extend((sql, params) for sql in extra)
     results = begin_with(statements)
     row = results.pop(0)[0]
@@ -274,5 +330,9 @@ def for_event(account_id: int, call_ref: str, source: str, event_id: str, at: An
     if call_operator:
         rows = results.pop(0)
         found.operator = instance(Operator, rows[0]) if rows else None
+        memberships, waiting = results.pop(0), results.pop(0)
+        if found.operator is not None and (memberships or waiting):
+            found.freed_memberships = [_membership_from(row) for row in memberships]
+            found.freed_waiting = [instance(Call, row) for row in waiting]
     found.extra = results
     return found

@@ -97,14 +97,19 @@ def offer_operator(op: Operator, work: Work) -> bool:
         return False
     if op.backoff_until and op.backoff_until > work.at:
         return False
-    memberships = {m.service_id: m for m in ServiceMembership.objects.filter(operator=op).select_related(
-        "service", "service__account")}
-    if not memberships:
-        return False
-    waiting = locks.skip_locked_calls(
-        Call.objects.filter(state=CallState.QUEUED, service_id__in=list(memberships))
-        .filter(Q(target_operator__isnull=True) | Q(target_operator=op) | Q(target_until__lte=work.at))
-        .order_by("-priority", "queued_at", "id"))[:25]
+    prefetched = locks.waiting_for_freed(op)  # a hang-up that freed them looked already, in its first trip
+    if prefetched is not None:
+        memberships = {m.service_id: m for m in prefetched[0]}
+        waiting = prefetched[1]
+    else:
+        memberships = {m.service_id: m for m in ServiceMembership.objects.filter(operator=op).select_related(
+            "service", "service__account")}
+        if not memberships:
+            return False
+        waiting = locks.skip_locked_calls(
+            Call.objects.filter(state=CallState.QUEUED, service_id__in=list(memberships))
+            .filter(Q(target_operator__isnull=True) | Q(target_operator=op) | Q(target_until__lte=work.at))
+            .order_by("-priority", "queued_at", "id"))[:locks.WAITING_PEEK]
     for call in waiting:
         member = memberships[call.service_id]
         call.service = member.service

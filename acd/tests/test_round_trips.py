@@ -80,3 +80,20 @@ def test_round_trips_per_event_stay_within_their_ceilings(floor, switch):
     assert not over, "\n\n".join(f"{name}: {text}" for name, text in over.items())
     whole = sum(seen[name][0] for name in WHOLE_CALL)
     assert whole <= WHOLE_CALL_CEILING, {name: count for name, (count, _) in seen.items()}
+
+
+def test_hang_up_without_wrap_up_rings_the_next_waiting_caller_within_two_round_trips(account, switch):
+    """The freed operator takes the best waiting call at once: their services and the waiting calls (SKIP
+    LOCKED) were read in the hang-up's first round trip, the new leg goes with its COMMIT."""
+    op = factories.make_operator(account)
+    service = factories.make_service(account, [(op, 5)], wrapup_seconds=0)
+    number = factories.make_number(account, service)
+    presence.login_operator(op.pk)
+    talking, commands = switch.incoming(number.number)
+    switch.answer(talking, only_ring(commands))
+    waiting, commands = switch.incoming(number.number)
+    assert not [c for c in commands if c.type == "ring"]  # the only operator is busy: the caller waits
+    with count_round_trips() as rt:
+        commands = switch.hangup(talking)
+    assert only_ring(commands).call_ref == waiting
+    assert rt.count <= 2, rt.describe()
