@@ -195,22 +195,26 @@ c AS (
     SELECT w.service_id, w.criterion, s.account_id, s.rotation_cursor, {_threshold(members)} AS threshold
       FROM w JOIN {Service._meta.db_table} s ON s.id = w.service_id
 )
-SELECT c.criterion, c.threshold, x.* FROM c LEFT JOIN LATERAL (
+SELECT c.criterion, c.threshold,
+       EXISTS (SELECT 1 FROM {members} m JOIN {operators} p ON p.id = m.operator_id
+                WHERE m.service_id = c.service_id AND p.is_active AND p.state <> '{OperatorState.LOGGED_OUT}'),
+       x.* FROM c LEFT JOIN LATERAL (
     {branches}
 ) x ON true"""
 
 
 def prelocked_from(rows: list[tuple], call: Call) -> None:
     """Hand the candidates locked by the first round trip to `lock_candidates`: their criterion and the
-    members, each with its (locked) operator."""
+    members, each with its (locked) operator; and whether anyone of the service is logged in at all."""
     if not rows or rows[0][0] not in STATEMENT_CRITERIA:
         return  # not routed by the statement: `lock_candidates` asks the database itself
-    width = len(ServiceMembership._meta.concrete_fields)
+    call.anyone_logged_in = rows[0][2]
+    width, first = len(ServiceMembership._meta.concrete_fields), 3
     members = []
     for row in rows:
-        member = locks.instance(ServiceMembership, row[2:2 + width])
+        member = locks.instance(ServiceMembership, row[first:first + width])
         if member is None:
             continue  # nobody free (the outer join's empty row)
-        member.operator = locks.instance(Operator, row[2 + width:])
+        member.operator = locks.instance(Operator, row[first + width:])
         members.append(member)
     call.locked_candidates = (rows[0][0], members)

@@ -56,9 +56,18 @@ def enter_queue(call: Call, work: Work) -> None:
     if offer_call(call, work):
         return  # ring() saved the call
     work.save(call)
-    if service.overflow_when_nobody_logged_in and not ServiceMembership.objects.filter(
-            service=service, operator__is_active=True).exclude(operator__state=OperatorState.LOGGED_OUT).exists():
+    if service.overflow_when_nobody_logged_in and not _anyone_logged_in(call, service):
         overflow(call, work, reason="no_operator")
+
+
+def _anyone_logged_in(call: Call, service: Service) -> bool:
+    """Whether the service has an operator logged in at all (told by the routing statement of the event's
+    first round trip, when it ran)."""
+    known = call.__dict__.get("anyone_logged_in")
+    if known is not None:
+        return known
+    return ServiceMembership.objects.filter(service=service, operator__is_active=True).exclude(
+        operator__state=OperatorState.LOGGED_OUT).exists()
 
 
 def offer_call(call: Call, work: Work) -> bool:

@@ -97,3 +97,18 @@ def test_hang_up_without_wrap_up_rings_the_next_waiting_caller_within_two_round_
         commands = switch.hangup(talking)
     assert only_ring(commands).call_ref == waiting
     assert rt.count <= 2, rt.describe()
+
+
+def test_a_call_that_finds_everyone_busy_waits_after_two_round_trips(account, switch):
+    """Nobody free: the call queues; whether anyone is logged in at all came with the routing statement."""
+    op = factories.make_operator(account)
+    service = factories.make_service(account, [(op, 5)], wrapup_seconds=0)
+    number = factories.make_number(account, service)
+    presence.login_operator(op.pk)
+    talking, commands = switch.incoming(number.number)
+    switch.answer(talking, only_ring(commands))
+    with count_round_trips() as rt:
+        ref, commands = switch.incoming(number.number)
+    assert [c.type for c in commands] == ["answer", "start_hold"]
+    assert switch.call(ref).state == "queued"
+    assert rt.count <= 2, rt.describe()
