@@ -52,7 +52,7 @@ def end_call(call: Call, work: Work, *, outcome: str, cause: str = HangupCause.N
         call.wait_seconds = (work.at - call.queued_at).total_seconds()
     work.save(call)
     work.log(call, CallEventKind.ENDED, outcome=call.outcome, cause=cause)
-    budget.release(call.pk)  # idempotent: a duplicate end never frees a channel twice
+    budget.release_with_commit(call.pk, work.writes)  # idempotent: a duplicate end never frees a channel twice
 
 
 def reject(call: Call, work: Work, cause: str) -> None:
@@ -69,9 +69,16 @@ def reject(call: Call, work: Work, cause: str) -> None:
 def take_channel(call: Call, work: Work) -> bool:
     """The concurrency budget decides before the call is answered (domain.md, seed 003).
 
-    Over the limit the caller hears the busy prompt and the call ends with `REACH_PLAN_LIMIT`.
+    Over the limit the caller hears the busy prompt and the call ends with `REACH_PLAN_LIMIT`. An incoming
+    call's first round trip already ran the budget's statement (`acquired_row`); other calls run it here.
     """
-    limited_by = budget.acquire(call, call.direction)
+    row = call.__dict__.pop("acquired_row", None)
+    try:
+        if row is None:
+            raise budget.NotWanted
+        limited_by = budget.acquire_outcome(row, call, call.direction)
+    except budget.NotWanted:
+        limited_by = budget.acquire(call, call.direction)
     if limited_by is None:
         return True
     busy = call.service.busy_prompt if call.service else None

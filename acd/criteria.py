@@ -9,6 +9,7 @@ operator taken by a transaction that just committed is skipped, not double-booke
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.db.models import (
     Case,
@@ -27,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from agents.choices import OperatorState
+from agents.models import Operator
 from core.pipeline import DeferredWrites
 from routing.choices import Criterion
 from routing.models import SKILL_MAX, SKILL_MIN, Service, ServiceMembership
@@ -103,12 +105,19 @@ def ordered_candidates(service: Service, call: Call, at: dt.datetime, *,
 
 def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
                     only_target: bool = False) -> tuple[list[ServiceMembership], bool]:
-    """Lock and return the operator(s) to ring: one, or every free one for ring-all."""
+    """Lock and return the operator(s) to ring: one, or every free one for ring-all.
+
+    An engine event that foresaw the routing locked the candidates in its first round trip
+    (`candidates_statement`); they are taken as they are when the criterion is the one they were chosen by.
+    """
+    criterion = call.criterion or service.criterion
+    prelocked = call.__dict__.pop("locked_candidates", None)
+    if prelocked is not None and not only_target and prelocked[0] == criterion:
+        return prelocked[1], criterion == Criterion.RING_ALL
     qs, ring_all = ordered_candidates(service, call, at, only_target=only_target)
     qs = locks.skip_locked_operators(qs)
     if ring_all:
         return list(qs), True
-    criterion = call.criterion or service.criterion
     if criterion == Criterion.SKILL and not only_target:
         # Best level first, one level at a time: each query walks the free-operator index in
         # "free the longest" order and stops at the first member it can lock, whatever the team size.
@@ -126,3 +135,86 @@ def remember_rotation(service: Service, call: Call, members: list[ServiceMembers
     """Sequential rotation: the next call starts after the member just rung (service-wide memory)."""
     if (call.criterion or service.criterion) == Criterion.SEQUENTIAL and members:
         writes.update(Service, service.pk, rotation_cursor=members[-1].pk)
+
+
+# --- The criteria as ordering fragments of one statement ---------------------------------------------------
+#
+# An engine event that will route its call (the welcome prompt ends, a leg fails, a call arrives without a
+# welcome) locks the winner in its first round trip, beside the call: one branch per criterion, each gated
+# by the criterion of the call (a condition on the outer row only, which PostgreSQL evaluates once, so the
+# other branches never run), each with its own ORDER BY … LIMIT 1 over the free-operator index
+# (account, state, available since), so the cost does not grow with the team. The criteria that need the
+# call history (minutes produced, fewest calls) or a wanted operator keep their queries in
+# `lock_candidates`. The winner's row is locked with SKIP LOCKED: routers in parallel never wait for one
+# another, and PostgreSQL re-checks the free condition on the row version it locks.
+
+_ORDERS: dict[str, str] = {
+    Criterion.LONGEST_IDLE: "p.available_since, m.operator_id",
+    Criterion.INACTIVITY: "p.last_call_ended_at ASC NULLS FIRST, p.available_since, m.id",
+    Criterion.SEQUENTIAL: "(m.id <= coalesce(c.rotation_cursor, 0)), m.id",
+    Criterion.SKILL: "m.skill_level DESC, p.available_since, p.id",
+    Criterion.RING_ALL: "p.available_since, m.id",
+}
+STATEMENT_CRITERIA = frozenset(_ORDERS)
+
+
+def _branch(criterion: str, members: str, operators: str) -> str:
+    skill = (" AND m.skill_level >= c.threshold" if criterion == Criterion.SKILL else "")
+    limit = "" if criterion == Criterion.RING_ALL else " LIMIT 1"
+    return f"""SELECT * FROM (
+    SELECT {locks.columns(ServiceMembership, "m")},
+           {locks.columns(Operator, "p")}
+      FROM {members} m JOIN {operators} p ON p.id = m.operator_id
+     WHERE c.criterion = '{criterion}' AND m.service_id = c.service_id AND p.account_id = c.account_id
+       AND p.state = '{OperatorState.AVAILABLE}' AND p.is_active
+       AND (p.backoff_until IS NULL OR p.backoff_until <= %(at)s){skill}
+     ORDER BY {_ORDERS[criterion]}{limit}
+       {locks.SKIP_LOCKED_OPERATOR}) b"""
+
+
+def _threshold(members: str) -> str:
+    """Skill escalation in SQL, as `skill_threshold` computes it: the best level present, one level lower
+    for every `escalation_seconds` waited."""
+    return f"""CASE WHEN s.escalation_seconds > 0 THEN (
+        SELECT l.skill_level FROM (SELECT DISTINCT skill_level FROM {members} WHERE service_id = s.id) l
+         ORDER BY l.skill_level DESC
+        OFFSET GREATEST(0, LEAST(floor(extract(epoch FROM %(at)s - w.waited_from) / s.escalation_seconds)::bigint,
+                     (SELECT count(DISTINCT skill_level) - 1 FROM {members} WHERE service_id = s.id)))
+         LIMIT 1) ELSE 0 END"""
+
+
+@functools.cache
+def candidates_statement(source: str) -> str:
+    """The statement that locks a call's candidates. `source` is a query yielding at most one row with
+    `service_id`, `criterion` and `waited_from` (when the caller's wait started) for the call."""
+    members, operators = ServiceMembership._meta.db_table, Operator._meta.db_table
+    branches = "\n    UNION ALL ".join(_branch(name, members, operators) for name in _ORDERS)
+    return f"""
+WITH w AS ({source}),
+c AS (
+    SELECT w.service_id, w.criterion, s.account_id, s.rotation_cursor, {_threshold(members)} AS threshold
+      FROM w JOIN {Service._meta.db_table} s ON s.id = w.service_id
+)
+SELECT c.criterion, c.threshold,
+       EXISTS (SELECT 1 FROM {members} m JOIN {operators} p ON p.id = m.operator_id
+                WHERE m.service_id = c.service_id AND p.is_active AND p.state <> '{OperatorState.LOGGED_OUT}'),
+       x.* FROM c LEFT JOIN LATERAL (
+    {branches}
+) x ON true"""
+
+
+def prelocked_from(rows: list[tuple], call: Call) -> None:
+    """Hand the candidates locked by the first round trip to `lock_candidates`: their criterion and the
+    members, each with its (locked) operator; and whether anyone of the service is logged in at all."""
+    if not rows or rows[0][0] not in STATEMENT_CRITERIA:
+        return  # not routed by the statement: `lock_candidates` asks the database itself
+    call.anyone_logged_in = rows[0][2]
+    width, first = len(ServiceMembership._meta.concrete_fields), 3
+    members = []
+    for row in rows:
+        member = locks.instance(ServiceMembership, row[first:first + width])
+        if member is None:
+            continue  # nobody free (the outer join's empty row)
+        member.operator = locks.instance(Operator, row[first + width:])
+        members.append(member)
+    call.locked_candidates = (rows[0][0], members)

@@ -16,13 +16,15 @@ from budget import actions as budget
 from budget.models import ChannelLease
 from core.clock import now
 from core.errors import ActionError
+from routing.models import Service
 from telephony import outbox, port
 from telephony.models import ProcessedEvent
 
 from . import locks
-from .choices import CallState
+from .choices import CallState, OfferState
+from .criteria import candidates_statement, prelocked_from
 from .flows import inbound
-from .models import Call
+from .models import Call, Offer
 from .unit import finish, send
 from .work import Work
 
@@ -121,15 +123,60 @@ def handle_event(event: port.Event, *, account_id: int, source: str = "") -> lis
         return stored
 
 
+# What a call event's first round trip locks beside the call (`acd.locks.for_event`): the leg it names,
+# the legs a hang-up cancels, the operator a hang-up frees.
+LEG_EVENTS = frozenset(CALL_HANDLERS) - {port.PromptFinished, port.Digits, port.VoicemailRecorded}
+
+
+# The events after which the flow routes the call, and the state (and leg) in which it does: their first
+# round trip also locks the call's best free operator (`acd.criteria.candidates_statement`).
+_CALLS, _SERVICES, _OFFERS = Call._meta.db_table, Service._meta.db_table, Offer._meta.db_table
+_ROUTED_CALL = f"""
+SELECT x.service_id, coalesce(nullif(x.criterion, ''), s.criterion) AS criterion,
+       coalesce(x.queued_at, %(at)s) AS waited_from
+  FROM {_CALLS} x JOIN {_SERVICES} s ON s.id = x.service_id
+ WHERE x.account_id = %(account)s AND x.engine_ref = %(ref)s AND x.target_operator_id IS NULL"""
+ROUTES_AFTER: dict[type[port.Event], str] = {
+    # The welcome prompt ends: the caller enters the queue (unless they must dial an operator's code).
+    port.PromptFinished: _ROUTED_CALL + f" AND x.state = '{CallState.WELCOME}'",
+    # The only ringing leg failed: the next operator is rung at once (unless the wait is over).
+    **dict.fromkeys(inbound.LEG_FAILURES, _ROUTED_CALL + f"""
+   AND x.state = '{CallState.RINGING}' AND (x.queue_deadline IS NULL OR x.queue_deadline > %(at)s)
+   AND EXISTS (SELECT 1 FROM {_OFFERS} o WHERE o.call_id = x.id AND o.leg_ref = %(leg)s
+                  AND o.state = '{OfferState.RINGING}' AND NOT o.ring_all AND NOT o.is_transfer)"""),
+}
+
+
+def _locks_for(event: port.Event, account_id: int, source: str, at: dt.datetime) -> locks.EventLocks:
+    leg_ref = event.leg_ref if type(event) in LEG_EVENTS else ""
+    hangup = isinstance(event, port.Hangup) and not event.leg_ref
+    routed = ROUTES_AFTER.get(type(event))
+    return locks.for_event(account_id, event.call_ref, source, event.event_id, at, leg_ref=leg_ref or "",
+                           ringing_when=sorted(inbound.ABANDON_STATES) if hangup else (),
+                           call_operator=isinstance(event, port.Hangup),
+                           extra=[candidates_statement(routed)] if routed else [])
+
+
 @transaction.atomic
 def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> list[port.Command]:
     work = Work(at=at)
     if isinstance(event, port.IncomingCall):
         inbound.on_incoming(event, account_id, work)
     else:
-        call = locks.call_by_ref(account_id, event.call_ref)
+        found = _locks_for(event, account_id, source, at)
+        if found.stored_commands is not None:  # a redelivery: the first delivery's answer, nothing changed
+            return [outbox.command_from_dict(c) for c in found.stored_commands]
+        call = found.call
         handler = CALL_HANDLERS.get(type(event))
         if call is not None and handler is not None:
+            if type(event) in LEG_EVENTS:
+                call.locked_leg = (event.leg_ref, found.leg)
+            call.locked_ringing = found.ringing
+            call.locked_operator = found.operator
+            if found.operator is not None and found.freed_memberships is not None:
+                found.operator.freed_waiting = (found.freed_memberships, found.freed_waiting)
+            if found.extra:
+                prelocked_from(found.extra[0], call)
             if call.state != CallState.ENDED and _lease_runs_low(call.lease_expires_at, at):
                 budget.extend(call.pk)  # the call is alive: its channel lease lives on
             handler(event, call, work)

@@ -96,7 +96,7 @@ def release_operator_after_miss(offer: Offer, state: str, service: Service, work
 def cancel_ringing(call: Call, work: Work, *, except_offer: Offer | None = None) -> None:
     """Stop every other leg still ringing for the call; their operators are free again.
 
-    A call locked by an engine event says whether it has a ringing leg at all (`acd.locks.call_by_ref`);
+    A call locked by an engine event says whether it has a ringing leg at all (`acd.locks.for_event`);
     one that has none costs no query here."""
     if getattr(call, "has_ringing_leg", True) is False:
         return
@@ -108,7 +108,7 @@ def cancel_ringing(call: Call, work: Work, *, except_offer: Offer | None = None)
 
 def release_after_call(operator_id: int, call: Call, work: Work) -> None:
     """The operator's conversation is over: wrap-up if the service has one, else free at once."""
-    op = locks.operator(operator_id)
+    op = locks.operator_of_call(call, operator_id)
     if op.state != OperatorState.ON_CALL:
         return
     op.last_call_ended_at = work.at

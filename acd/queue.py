@@ -56,9 +56,18 @@ def enter_queue(call: Call, work: Work) -> None:
     if offer_call(call, work):
         return  # ring() saved the call
     work.save(call)
-    if service.overflow_when_nobody_logged_in and not ServiceMembership.objects.filter(
-            service=service, operator__is_active=True).exclude(operator__state=OperatorState.LOGGED_OUT).exists():
+    if service.overflow_when_nobody_logged_in and not _anyone_logged_in(call, service):
         overflow(call, work, reason="no_operator")
+
+
+def _anyone_logged_in(call: Call, service: Service) -> bool:
+    """Whether the service has an operator logged in at all (told by the routing statement of the event's
+    first round trip, when it ran)."""
+    known = call.__dict__.get("anyone_logged_in")
+    if known is not None:
+        return known
+    return ServiceMembership.objects.filter(service=service, operator__is_active=True).exclude(
+        operator__state=OperatorState.LOGGED_OUT).exists()
 
 
 def offer_call(call: Call, work: Work) -> bool:
@@ -97,14 +106,19 @@ def offer_operator(op: Operator, work: Work) -> bool:
         return False
     if op.backoff_until and op.backoff_until > work.at:
         return False
-    memberships = {m.service_id: m for m in ServiceMembership.objects.filter(operator=op).select_related(
-        "service", "service__account")}
-    if not memberships:
-        return False
-    waiting = locks.skip_locked_calls(
-        Call.objects.filter(state=CallState.QUEUED, service_id__in=list(memberships))
-        .filter(Q(target_operator__isnull=True) | Q(target_operator=op) | Q(target_until__lte=work.at))
-        .order_by("-priority", "queued_at", "id"))[:25]
+    prefetched = locks.waiting_for_freed(op)  # a hang-up that freed them looked already, in its first trip
+    if prefetched is not None:
+        memberships = {m.service_id: m for m in prefetched[0]}
+        waiting = prefetched[1]
+    else:
+        memberships = {m.service_id: m for m in ServiceMembership.objects.filter(operator=op).select_related(
+            "service", "service__account")}
+        if not memberships:
+            return False
+        waiting = locks.skip_locked_calls(
+            Call.objects.filter(state=CallState.QUEUED, service_id__in=list(memberships))
+            .filter(Q(target_operator__isnull=True) | Q(target_operator=op) | Q(target_until__lte=work.at))
+            .order_by("-priority", "queued_at", "id"))[:locks.WAITING_PEEK]
     for call in waiting:
         member = memberships[call.service_id]
         call.service = member.service

@@ -20,7 +20,9 @@ RESULTS = ROOT / "bench" / "results"
 def bench_database_url(name: str) -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/centralino")
     parts = urlparse(base)
-    return urlunparse(parts._replace(path=f"/centralino_bench_{name}"))
+    # Named after the configured database, so benchmarks run on several databases of one server at once
+    # (one per developer or worktree) never drop each other's.
+    return urlunparse(parts._replace(path=f"/{parts.path.lstrip('/') or 'centralino'}_bench_{name}"))
 
 
 def fresh_django(name: str) -> str:

@@ -18,6 +18,7 @@ within every reseller's limit above it (domain.md, seeds 000 and 003).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.db.models import F, Q
 
 from accounts.models import Account
 from core.clock import now
+from core.pipeline import DeferredWrites
 
 from .choices import LeaseEnd
 from .models import ChannelLease, ChannelUsage, LeaseRepair, LimitRefusal
@@ -119,18 +121,57 @@ def _acquire_in_one_statement(call, direction: str) -> Account | None:
     first full account. A counter row that does not exist yet is created once, then the statement runs
     again."""
     at = now()
-    params = {"account": call.account_id, "call": call.pk, "direction": direction, "at": at,
-              "expires": at + dt.timedelta(seconds=lease_seconds()), "ref": call.engine_ref,
-              "depth": MAX_DEPTH + 1}
-    for _attempt in range(2):
-        complete, fits, full_id, depth = _run_prepared(_ACQUIRE_SQL, params)
-        if depth is None or depth > MAX_DEPTH:
-            raise ValueError("reseller chain too deep" if depth else f"no account {call.account_id}")
-        if complete:
-            return None if fits else Account.objects.get(pk=full_id)
-        with connection.cursor() as cur:  # first call of an account (or of a new reseller): create counters
-            cur.execute(_SEED_SQL, params)
-    raise RuntimeError(f"channel counters of account {call.account_id} could not be created")
+    params = acquire_params(call.account_id, direction, call.engine_ref, at)
+    params["call"] = call.pk
+    row = _run_prepared(acquire_statement(), params)
+    return acquire_outcome(row, call, direction)
+
+
+def acquire_params(account_id: int, direction: str, call_ref: str, at: dt.datetime) -> dict:
+    """The parameters of `acquire_statement` (a caller that runs it in its own round trip adds its own)."""
+    return {"account": account_id, "direction": direction, "at": at, "ref": call_ref, "depth": MAX_DEPTH + 1,
+            "expires": at + dt.timedelta(seconds=lease_seconds())}
+
+
+@functools.cache
+def acquire_statement(gate: str = "true", call_id: str = "%(call)s") -> str:
+    """The acquire statement, for a caller that sends it in a round trip of its own making (the ACD sends
+    it with the incoming call's first statement): `gate`, a condition in SQL, decides whether a channel is
+    wanted at all; `call_id` is the lease's call. Its row goes to `acquire_outcome`."""
+    return _ACQUIRE_SQL.format(gate=gate, call_id=call_id)
+
+
+class NotWanted(Exception):
+    """The acquire statement's gate was closed: it took nothing and wrote nothing."""
+
+
+def held_by(row: tuple) -> bool:
+    """Whether a run of `acquire_statement` took a channel (and wrote its lease)."""
+    wanted, complete, fits, _full_id, _depth = row
+    return bool(wanted and complete and fits)
+
+
+def acquire_outcome(row: tuple, call, direction: str) -> Account | None:
+    """The decision of one run of `acquire_statement`: None (a channel is held, the lease written) or the
+    full account (the refusal written). Raises `NotWanted` when its gate was closed. The first call of an
+    account (or of a new reseller) finds counters missing: the statement then locked nothing and wrote
+    nothing; they are created in id order, and it runs again."""
+    wanted, complete, fits, full_id, depth = row
+    if not wanted:
+        raise NotWanted
+    if depth is None or depth > MAX_DEPTH:
+        raise ValueError("reseller chain too deep" if depth else f"no account {call.account_id}")
+    if complete:
+        return None if fits else Account.objects.get(pk=full_id)
+    params = {"account": call.account_id, "depth": MAX_DEPTH + 1}
+    with connection.cursor() as cur:  # first call of an account (or of a new reseller): create counters
+        cur.execute(_SEED_SQL, params)
+    at = now()
+    params = {**acquire_params(call.account_id, direction, call.engine_ref, at), "call": call.pk}
+    wanted, complete, fits, full_id, _depth = _run_prepared(acquire_statement(), params)
+    if not complete:
+        raise RuntimeError(f"channel counters of account {call.account_id} could not be created")
+    return None if fits else Account.objects.get(pk=full_id)
 
 
 def _run_prepared(sql: str, params: dict) -> tuple:
@@ -160,17 +201,33 @@ INSERT INTO billing_channelusage (account_id, in_use) SELECT id, 0 FROM chain OR
 ON CONFLICT (account_id) DO NOTHING"""
 
 # `locked` takes the counters' row locks in ascending id order (LockRows above the Sort), so acquirers that
-# share a reseller queue instead of deadlocking, and reads each counter's latest committed value. The
-# counters move only if every one of them has room; otherwise the refusal names the first full one.
-_ACQUIRE_SQL = _CHAIN_CTE + """,
+# share a reseller queue instead of deadlocking, and reads each counter's latest committed value. It locks
+# nothing unless every counter of the chain exists: an acquirer that holds some counters must never wait
+# for a counter another transaction is still creating (that one may be waiting for the counters held, the
+# deadlock of a burst of first calls). The counters move only if every one of them has room; otherwise
+# the refusal names the first full one. With `gate` false nothing is counted, locked or written.
+_ACQUIRE_SQL = """
+WITH RECURSIVE wanted AS (SELECT ({gate}) AS yes),
+chain AS (
+    SELECT a.id, a.parent_id, p.included_channels + a.extra_channels AS lim, 1 AS depth
+      FROM accounts_account a JOIN billing_plan p ON p.id = a.plan_id
+     WHERE a.id = %(account)s AND (SELECT yes FROM wanted)
+    UNION ALL
+    SELECT a.id, a.parent_id, p.included_channels + a.extra_channels, c.depth + 1
+      FROM chain c JOIN accounts_account a ON a.id = c.parent_id JOIN billing_plan p ON p.id = a.plan_id
+     WHERE c.depth < %(depth)s
+),
 locked AS (
     SELECT u.account_id, u.in_use, c.lim
       FROM billing_channelusage u JOIN chain c ON c.id = u.account_id
+     WHERE (SELECT count(*) FROM billing_channelusage e JOIN chain k ON k.id = e.account_id)
+           = (SELECT count(*) FROM chain)
      ORDER BY u.account_id
        FOR UPDATE OF u
 ),
 verdict AS (
-    SELECT count(*) = (SELECT count(*) FROM chain) AS complete,
+    SELECT (SELECT yes FROM wanted) AS wanted,
+           count(*) = (SELECT count(*) FROM chain) AND count(*) > 0 AS complete,
            coalesce(bool_and(in_use < lim), false) AS fits,
            min(account_id) FILTER (WHERE in_use >= lim) AS full_id,
            (SELECT max(depth) FROM chain) AS depth
@@ -184,7 +241,7 @@ counted AS (
 ),
 lease AS (
     INSERT INTO billing_channellease (account_id, call_id, direction, chain, acquired_at, expires_at, ended_by)
-    SELECT %(account)s, %(call)s, %(direction)s, (SELECT jsonb_agg(id ORDER BY id) FROM chain), %(at)s,
+    SELECT %(account)s, {call_id}, %(direction)s, (SELECT jsonb_agg(id ORDER BY id) FROM chain), %(at)s,
            %(expires)s, ''
       FROM verdict WHERE complete AND fits
     RETURNING id
@@ -194,7 +251,7 @@ refusal AS (
     SELECT %(account)s, full_id, %(at)s, %(direction)s, %(ref)s FROM verdict WHERE complete AND NOT fits
     RETURNING id
 )
-SELECT complete, fits, full_id, depth FROM verdict"""  # the writing CTEs run exactly once, read or not
+SELECT wanted, complete, fits, full_id, depth FROM verdict"""  # the writing CTEs run exactly once, read or not
 
 
 class _Full(Exception):
@@ -205,6 +262,13 @@ def _refuse(call, direction: str, limited_by: int) -> Account:
     LimitRefusal.objects.create(account_id=call.account_id, limited_by_id=limited_by, at=now(),
                                 direction=direction, call_ref=call.engine_ref)
     return Account.objects.get(pk=limited_by)
+
+
+def release_with_commit(call_id: int, writes: DeferredWrites, *, ended_by: str = LeaseEnd.RELEASED) -> None:
+    """Give back the call's channel with the unit's other writes and its COMMIT (`core.pipeline`): the same
+    statement as `release`, idempotent by call, whose answer nobody waits for. A call's end costs no round
+    trip of its own."""
+    writes.execute(_RELEASE_SQL, {"call": call_id, "at": now(), "ended_by": ended_by})
 
 
 def release(call_id: int, *, ended_by: str = LeaseEnd.RELEASED) -> bool:

@@ -103,6 +103,9 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 # work on the routing queries is then done once per connection, not once per call.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=False))
+# Django turns psycopg's prepared statements off (for transaction-mode poolers); the call path's statements
+# (acd.locks, the budget) ask for them explicitly and are planned once per connection. 0 turns them off.
+DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5) or None)
 
 REDIS_URL = required_url("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from django.db import connections, models
 from django.db.models.sql import InsertQuery, UpdateQuery
+from psycopg import pq
 
 
 class DeferredWrites:
@@ -24,7 +25,7 @@ class DeferredWrites:
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
-        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+        self.statements: list[tuple[str, tuple[Any, ...] | dict[str, Any]]] = []
 
     def __len__(self) -> int:
         return len(self.statements)
@@ -60,7 +61,7 @@ class DeferredWrites:
         for sql, params in compiler.as_sql():
             self.statements.append((sql, tuple(params)))
 
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+    def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> None:
         self.statements.append((sql, params))
 
     def flush(self, *, commit: bool) -> None:
@@ -87,3 +88,42 @@ def owns_transaction(using: str = "default") -> bool:
     may then send the COMMIT itself."""
     connection = connections[using]
     return connection.in_atomic_block and len(connection.atomic_blocks) == 1 and not connection.needs_rollback
+
+
+def begin_with(statements: list[tuple[str, dict[str, Any]]], using: str = "default") -> list[list[tuple[Any, ...]]]:
+    """Open the transaction and run `statements`, in order, in one round trip; return each one's rows.
+
+    psycopg starts a transaction by sending `BEGIN` before its first statement and waiting for the answer:
+    a round trip of its own on every engine event. In pipeline mode the `BEGIN` is queued with the
+    statements instead, and the server runs them one after another in the order sent: a later statement
+    sees the row locks and the sequence values (`currval`) an earlier one took. Each statement is prepared
+    on the server (planned once per connection). Must run inside `atomic`, before any other statement of
+    the transaction.
+    """
+    connection = connections[using]
+    connection.ensure_connection()
+    raw = connection.connection
+    # psycopg would send its own BEGIN and wait for it (it syncs a pipeline after BEGIN): send ours in the
+    # pipeline instead. psycopg then runs the rest of the transaction without a BEGIN of its own (the
+    # server is in the transaction block) and commits or rolls back by the server's transaction status,
+    # as Django asks; Django restores autocommit when its atomic block ends.
+    starts = raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    with connection.wrap_database_errors:
+        if starts:
+            raw.autocommit = True
+        cursors = [psycopg.Cursor(raw) for _ in statements]
+        with raw.pipeline():
+            if starts:
+                raw.execute(_begin_statement(raw))
+            for cur, (sql, params) in zip(cursors, statements, strict=True):
+                cur.execute(sql, params, prepare=True)
+        try:
+            return [cur.fetchall() if cur.description is not None else [] for cur in cursors]
+        finally:
+            for cur in cursors:
+                cur.close()
+
+
+def _begin_statement(raw: psycopg.Connection) -> str:
+    level = raw.isolation_level
+    return "BEGIN" if level is None else f"BEGIN ISOLATION LEVEL {level.name.replace('_', ' ')}"

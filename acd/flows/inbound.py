@@ -7,22 +7,27 @@ and where the engine still holds a leg the answer tells it to drop it.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
-from django.db.models.expressions import RawSQL
+import datetime as dt
+from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+
+from accounts.models import Account
 from agents.actions import transition_locked
 from agents.choices import OperatorState, Via
 from agents.models import Operator
+from budget import actions as budget
+from core.pipeline import begin_with
 from core.validators import normalize_e164
 from routing.choices import CodeUnavailableAction, Criterion, NumberPurpose, OverflowAction
 from routing.hours import is_open
-from routing.models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Service
+from routing.models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prompt, Service
 from telephony import port
 
 from .. import locks
 from ..calls import end_call, move, reject, take_channel
-from ..choices import CallEventKind, CallState, HangupCause, OfferState, Outcome
+from ..choices import CallEventKind, CallState, Direction, HangupCause, OfferState, Outcome
+from ..criteria import candidates_statement, prelocked_from
 from ..legs import cancel_ringing, end_offer, release_after_call, release_operator_after_miss
 from ..models import Call, Offer
 from ..overflow import overflow, voicemail_recorded
@@ -43,40 +48,115 @@ def _clean_number(raw: str) -> str:
         return raw.strip()
 
 
-def resolve_service(number: PhoneNumber, caller: str) -> Service | None:
+_CALLS, _NUMBERS, _SERVICES = Call._meta.db_table, PhoneNumber._meta.db_table, Service._meta.db_table
+_PROMPTS, _ACCOUNTS = Prompt._meta.db_table, Account._meta.db_table
+_ROUTE = f"""SELECT r.service_id FROM {CallerRoute._meta.db_table} r
+ WHERE n.route_by_caller AND r.account_id = n.account_id AND r.prefix = ANY(%(prefixes)s)
+ ORDER BY r.prefix DESC LIMIT 1"""  # the longest caller prefix: all are prefixes of one number
+_KNOWN = f"EXISTS (SELECT 1 FROM {_CALLS} k WHERE k.account_id = %(account)s AND k.engine_ref = %(ref)s)"
+_THE_NUMBER = "n.account_id = %(account)s AND n.number = %(dialed)s AND n.is_active"
+
+# The incoming call's first round trip, with its BEGIN (`core.pipeline.begin_with`), three statements run
+# in this order:
+# 1. the number, its service (with account and prompts), the caller route, whether opening hours apply,
+#    whether the call is already known, and the call's key from its sequence (its row then goes with the
+#    unit's writes);
+# 2. the channel from the budget (its conditional upsert, the reseller chain locked in id order), wanted
+#    exactly when the flow below takes one: a known, active number for calls whose service is active;
+# 3. the best free operator by the criterion, when the call will be rung at once (no welcome prompt, no
+#    hours to check, no caller route).
+_LOOKUP = f"""
+SELECT nextval(pg_get_serial_sequence('{_CALLS}', 'id')), {_KNOWN},
+       EXISTS (SELECT 1 FROM {OpeningHours._meta.db_table} h WHERE h.service_id = n.service_id),
+       EXISTS (SELECT 1 FROM {Holiday._meta.db_table} h WHERE h.service_id = n.service_id),
+       ({_ROUTE}),
+       {locks.columns(PhoneNumber, "n")}, {locks.columns(Service, "s")}, {locks.columns(Account, "a")},
+       {locks.columns(Prompt, "wp")}, {locks.columns(Prompt, "hp")}
+  FROM (SELECT 1) one
+  LEFT JOIN {_NUMBERS} n ON {_THE_NUMBER}
+  LEFT JOIN {_SERVICES} s ON s.id = n.service_id
+  LEFT JOIN {_ACCOUNTS} a ON a.id = s.account_id
+  LEFT JOIN {_PROMPTS} wp ON wp.id = s.welcome_prompt_id
+  LEFT JOIN {_PROMPTS} hp ON hp.id = s.hold_prompt_id"""
+_WANTS_CHANNEL = f"""EXISTS (
+    SELECT 1 FROM {_NUMBERS} n JOIN {_SERVICES} s ON s.id = coalesce(({_ROUTE}), n.service_id)
+     WHERE {_THE_NUMBER} AND n.purpose <> '{NumberPurpose.OPERATOR_LOGIN}' AND s.is_active) AND NOT {_KNOWN}"""
+_THE_CALL_ID = f"currval(pg_get_serial_sequence('{_CALLS}', 'id'))"
+_RUNG_AT_ONCE = f"""
+SELECT n.service_id, coalesce(nullif(n.criterion_override, ''), s.criterion) AS criterion,
+       %(at)s::timestamptz AS waited_from
+  FROM {_NUMBERS} n JOIN {_SERVICES} s ON s.id = n.service_id
+ WHERE {_THE_NUMBER} AND n.purpose <> '{NumberPurpose.OPERATOR_LOGIN}' AND s.is_active
+   AND s.welcome_prompt_id IS NULL AND ({_ROUTE}) IS NULL AND NOT {_KNOWN}
+   AND NOT EXISTS (SELECT 1 FROM {OpeningHours._meta.db_table} h WHERE h.service_id = n.service_id)
+   AND NOT EXISTS (SELECT 1 FROM {Holiday._meta.db_table} h WHERE h.service_id = n.service_id)"""
+
+
+@dataclass
+class Arrival:
+    """What the incoming call's first round trip found."""
+
+    call_id: int
+    call_known: bool
+    number: PhoneNumber | None
+    has_hours: bool
+    route_service_id: int | None
+    channel: tuple
+    candidates: list[tuple]
+
+
+def _arrive(account_id: int, call_ref: str, dialed: str, caller: str, at: dt.datetime) -> Arrival:
+    params = {**budget.acquire_params(account_id, Direction.INBOUND, call_ref, at), "dialed": dialed,
+              "caller": caller, "prefixes": [caller[:n] for n in range(len(caller), 1, -1)] if caller else []}
+    lookup, channel, candidates = begin_with([
+        (_LOOKUP, params),
+        (budget.acquire_statement(_WANTS_CHANNEL, _THE_CALL_ID), params),
+        (candidates_statement(_RUNG_AT_ONCE), params)])
+    row = lookup[0]
+    widths = [len(m._meta.concrete_fields) for m in (PhoneNumber, Service, Account, Prompt, Prompt)]
+    parts, at_col = [], 5
+    for width in widths:
+        parts.append(row[at_col:at_col + width])
+        at_col += width
+    number = locks.instance(PhoneNumber, parts[0])
+    if number is not None and number.service_id is not None:
+        service = locks.instance(Service, parts[1])
+        service.account = locks.instance(Account, parts[2])
+        service.welcome_prompt = locks.instance(Prompt, parts[3])
+        service.hold_prompt = locks.instance(Prompt, parts[4])
+        number.service = service
+    return Arrival(call_id=row[0], call_known=row[1], number=number, has_hours=row[2] or row[3],
+                   route_service_id=row[4], channel=channel[0], candidates=candidates)
+
+
+def resolve_service(number: PhoneNumber, route_service_id: int | None) -> Service | None:
     """The number's service, or with caller routing the longest matching caller prefix's service."""
-    if number.route_by_caller and caller:
-        prefixes = [caller[:n] for n in range(len(caller), 1, -1)]
-        route = (CallerRoute.objects.select_related("service", "service__account")
-                 .filter(account_id=number.account_id, prefix__in=prefixes).order_by("-prefix").first())
-        if route is not None:
-            return route.service
+    if route_service_id is not None and route_service_id != number.service_id:
+        return Service.objects.select_related("account", "welcome_prompt", "hold_prompt").get(pk=route_service_id)
     return number.service
 
 
 def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
     dialed, caller = _clean_number(event.dialed), _clean_number(event.caller)
-    # One round trip: the number, its service, whether this call is already known, whether hours apply.
-    # The call's key comes from its sequence in the same statement: its row then goes with the unit's writes.
-    number = (PhoneNumber.objects.select_related("service", "service__account", "service__welcome_prompt",
-                                                 "service__hold_prompt", "account")
-              .annotate(call_known=Exists(Call.objects.filter(account_id=account_id, engine_ref=event.call_ref)),
-                        has_hours=Exists(OpeningHours.objects.filter(service_id=OuterRef("service_id"))),
-                        has_holidays=Exists(Holiday.objects.filter(service_id=OuterRef("service_id"))),
-                        next_call_id=RawSQL("nextval(pg_get_serial_sequence(%s, 'id'))", [Call._meta.db_table]))
-              .filter(number=dialed, account_id=account_id, is_active=True).order_by()[:1])
-    number = next(iter(number), None)
-    if number is None:
-        if Call.objects.filter(account_id=account_id, engine_ref=event.call_ref).exists():
-            return
-    elif number.call_known:
+    arrival = _arrive(account_id, event.call_ref, dialed, caller, work.at)
+    number = arrival.number
+    if arrival.call_known:
         return  # the same call announced twice under two event ids
-    call = Call(pk=number.next_call_id if number is not None else None, account_id=account_id, number=number,
-                engine_ref=event.call_ref, caller=caller, dialed=dialed, arrived_at=work.at)
+    call = Call(pk=arrival.call_id, account_id=account_id, number=number, engine_ref=event.call_ref,
+                caller=caller, dialed=dialed, arrived_at=work.at)
+    call.acquired_row = arrival.channel
+    prelocked_from(arrival.candidates, call)
+    _incoming(call, number, arrival, work)
+    if "acquired_row" in call.__dict__ and budget.held_by(call.__dict__["acquired_row"]):
+        # The statement took a channel the flow did not use (their conditions disagree): give it back.
+        budget.release_with_commit(call.pk, work.writes)
+
+
+def _incoming(call: Call, number: PhoneNumber | None, arrival: Arrival, work: Work) -> None:
     if number is not None and number.purpose == NumberPurpose.OPERATOR_LOGIN:
         start_phone_login(call, work)
         return
-    service = resolve_service(number, caller) if number is not None else None
+    service = resolve_service(number, arrival.route_service_id) if number is not None else None
     if service is None or not service.is_active:
         reject(call, work, HangupCause.UNALLOCATED)
         return
@@ -84,12 +164,11 @@ def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
     call.criterion = number.criterion_override or service.criterion
     call.priority = service.priority
     work.save(call)
-    work.log(call, CallEventKind.ARRIVED, caller=caller, dialed=dialed)
+    work.log(call, CallEventKind.ARRIVED, caller=call.caller, dialed=call.dialed)
     if not take_channel(call, work):
         return
     work.command(port.Answer(call_ref=call.engine_ref))
-    if (number.has_hours or number.has_holidays or service.pk != number.service_id) and \
-            not is_open(service, work.at):
+    if (arrival.has_hours or service.pk != number.service_id) and not is_open(service, work.at):
         closed(call, service, work)
         return
     if service.welcome_prompt_id:
