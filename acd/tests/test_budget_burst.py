@@ -16,9 +16,9 @@ import time
 import pytest
 from django.conf import settings
 
-from accounts.models import Account
+from accounts.models import Account, Plan
 from acd.models import Call
-from billing.models import ChannelLease, ChannelUsage, LimitRefusal, Plan
+from budget.models import ChannelLease, ChannelUsage, LimitRefusal
 from tests import factories
 from tests.processes import child_env
 
