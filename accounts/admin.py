@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from . import actions
 from .models import Account, AccountMember, ApiToken
 from .scoping import user_account
-from .setup import setup_steps
+from .setup import readiness, setup_steps
 
 
 class AccountMemberInline(admin.TabularInline):
@@ -47,6 +47,10 @@ class AccountAdmin(admin.ModelAdmin):
         # A supervisor sees the commercial terms but cannot change them.
         return [*self.readonly_fields, "plan", "extra_channels", "parent", "slug", "is_active", "webhook_secret"]
 
+    def get_prepopulated_fields(self, request: HttpRequest, obj=None):
+        # A supervisor's slug is read-only: a prepopulated read-only field breaks the change form (a 500).
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
     def get_inlines(self, request, obj):
         return self.inlines if request.user.is_superuser else []
 
@@ -67,10 +71,19 @@ class AccountAdmin(admin.ModelAdmin):
 
     def setup_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = get_object_or_404(self.get_queryset(request), pk=pk)
-        steps = setup_steps(account)
+        steps = setup_steps(account, request.user)
+        done = sum(s.done for s in steps)
+        saved = request.GET.get("saved", "")
+        next_step = next((s for s in steps if s.is_next), None)
+        if saved.isdigit():
+            messages.success(request, _("Step %(n)s saved.") % {"n": saved} + (
+                " " + _("Next: step %(n)d, %(title)s.") % {"n": next_step.number, "title": next_step.title}
+                if next_step else " " + _("Every step is done.")))
         context = {**self.admin_site.each_context(request), "title": _("Setup of %(account)s") % {
             "account": account}, "account": account, "steps": steps, "opts": self.model._meta,
-            "done": sum(s.done for s in steps), "total": len(steps)}
+            "done": done, "total": len(steps), "percent": round(100 * done / len(steps)),
+            "next_step": next_step, "readiness": readiness(account),
+            "can_test_call": user_account(request.user) == account}
         return TemplateResponse(request, "admin/accounts/setup.html", context)
 
     def usage_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -85,7 +98,8 @@ class AccountAdmin(admin.ModelAdmin):
             if request.user.is_superuser:
                 return redirect("admin:accounts_account_changelist")
             raise PermissionDenied
-        return redirect("admin:accounts_account_setup", pk=account.pk)
+        query = f"?{request.GET.urlencode()}" if request.GET else ""  # e.g. ?saved=<step> after a form
+        return redirect(reverse("admin:accounts_account_setup", args=[account.pk]) + query)
 
 
 @admin.register(ApiToken)
