@@ -62,10 +62,6 @@ def _link(user: Any, model: str, existing: int, step: int) -> str | None:
     return None
 
 
-def _n(singular: str, plural: str, n: int, **more: int) -> str:
-    return ngettext(singular, plural, n) % {"n": n, **more}
-
-
 def setup_steps(account: Account, user: Any = None) -> list[SetupStep]:
     """The six steps for `account`; with `user`, links only to the pages that user may open."""
     can_log_in = Operator.objects.filter(account=account, is_active=True).exclude(password="")
@@ -87,26 +83,28 @@ def setup_steps(account: Account, user: Any = None) -> list[SetupStep]:
     n_staffed, n_greeted = staffed.count(), greeted.count()
     n_in = can_log_in.exclude(state=OperatorState.LOGGED_OUT).count()
     step6 = reasons > 0 and paused_with_reason and logged_off
+    detail = {
+        1: ngettext("%(n)d active number", "%(n)d active numbers", n_numbers) % {"n": n_numbers} + ", "
+        + ngettext("%(n)d reaching a service with operators", "%(n)d reaching a service with operators",
+                   n_reaching) % {"n": n_reaching},
+        2: ngettext("%(n)d operator who can log in", "%(n)d operators who can log in", n_ops) % {"n": n_ops},
+        3: ngettext("%(n)d service", "%(n)d services", n_services) % {"n": n_services} + ", "
+        + ngettext("%(n)d with operators", "%(n)d with operators", n_staffed) % {"n": n_staffed},
+        4: ngettext("%(n)d reachable service with a welcome message",
+                    "%(n)d reachable services with a welcome message", n_greeted) % {"n": n_greeted} + ", "
+        + ngettext("%(n)d with hold music", "%(n)d with hold music", with_hold) % {"n": with_hold},
+        5: ngettext("%(n)d operator logged in now", "%(n)d operators logged in now", n_in) % {"n": n_in},
+    }
     steps = [
-        SetupStep(1, str(_("Activate a number")), n_reaching > 0,
-                  _n("%(n)d active number", "%(n)d active numbers", n_numbers) + ", " + _n(
-                      "%(n)d reaching a service with operators", "%(n)d reaching a service with operators",
-                      n_reaching),
+        SetupStep(1, str(_("Activate a number")), n_reaching > 0, detail[1],
                   _link(user, "routing_phonenumber", n_numbers, 1)),
-        SetupStep(2, str(_("Define the operators (login and password)")), n_ops > 0,
-                  _n("%(n)d operator who can log in", "%(n)d operators who can log in", n_ops),
+        SetupStep(2, str(_("Define the operators (login and password)")), n_ops > 0, detail[2],
                   _link(user, "agents_operator", n_ops, 2)),
-        SetupStep(3, str(_("Define a service, its operators and criterion")), n_staffed > 0,
-                  _n("%(n)d service", "%(n)d services", n_services) + ", " + _n(
-                      "%(n)d with operators", "%(n)d with operators", n_staffed),
+        SetupStep(3, str(_("Define a service, its operators and criterion")), n_staffed > 0, detail[3],
                   _link(user, "routing_service", n_services, 3)),
-        SetupStep(4, str(_("Add the welcome and hold prompts")), n_greeted > 0,
-                  _n("%(n)d reachable service with a welcome message",
-                     "%(n)d reachable services with a welcome message", n_greeted) + ", " + _n(
-                      "%(n)d with hold music", "%(n)d with hold music", with_hold),
+        SetupStep(4, str(_("Add the welcome and hold prompts")), n_greeted > 0, detail[4],
                   _prompt_link(user, account), optional=True),
-        SetupStep(5, str(_("Operators log in")), ever_logged_in,
-                  _n("%(n)d operator logged in now", "%(n)d operators logged in now", n_in),
+        SetupStep(5, str(_("Operators log in")), ever_logged_in, detail[5],
                   _link(user, "agents_operator", 1, 5)),
         SetupStep(6, str(_("Operators pause (with a reason) and log off")), step6,
                   _step6_detail(reasons, paused_with_reason, logged_off),
@@ -122,7 +120,7 @@ def _prompt_link(user: Any, account: Account) -> str | None:
 
 
 def _step6_detail(reasons: int, paused: bool, logged_off: bool) -> str:
-    parts = [_n("%(n)d pause reason", "%(n)d pause reasons", reasons)]
+    parts = [ngettext("%(n)d pause reason", "%(n)d pause reasons", reasons) % {"n": reasons}]
     parts.append(str(_("an operator paused with a reason")) if paused else str(_("nobody paused with a reason yet")))
     parts.append(str(_("an operator logged off")) if logged_off else str(_("nobody logged off yet")))
     return ", ".join(parts)

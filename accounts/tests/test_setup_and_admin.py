@@ -156,3 +156,17 @@ def test_the_service_form_offers_each_prompt_of_its_kind_and_groups_criterion_se
 
 def test_the_default_auto_pause_is_after_three_missed_offers():
     assert Service(account=factories.make_account(), name="x").pause_after_misses == 3
+
+
+def test_the_setup_speaks_italian_with_plurals(client):
+    account = factories.make_account()
+    op = factories.make_operator(account)
+    factories.make_number(account, factories.make_service(account, [(op, 5)]))
+    factories.make_number(account, factories.make_service(account))
+    client.force_login(factories.make_supervisor(account))
+    html = client.get(reverse("admin:accounts_account_setup", args=[account.pk]),
+                      HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert "2 numeri attivi, 1 raggiunge un servizio con operatori" in html
+    assert "1 operatore che può collegarsi" in html
+    assert "passi su 6 completati" in html
+    assert "nessuno dei suoi operatori è collegato" in html  # nobody logged in: it would overflow
