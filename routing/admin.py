@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import AccountScopedAdmin, AccountScopedMixin
+from core.formatting import duration
 
 from .choices import Criterion, NumberPurpose, OverflowAction, PromptKind
 from .models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prompt, Service, ServiceMembership
@@ -91,11 +92,15 @@ class PhoneNumberAdmin(AccountScopedAdmin):
 
 @admin.register(Prompt)
 class PromptAdmin(AccountScopedAdmin):
-    list_display = ["name", "kind", "account", "audio_format", "duration_seconds", "player"]
+    list_display = ["name", "kind", "account", "audio_format", "length", "player"]
     list_filter = ["kind", "account"]
     search_fields = ["name"]
     fields = ["account", "name", "kind", "audio", "player", "audio_format", "duration_seconds", "size_bytes"]
     readonly_fields = ["player", "audio_format", "duration_seconds", "size_bytes"]
+
+    @admin.display(description=_("duration"), ordering="duration_seconds")
+    def length(self, obj: Prompt) -> str:
+        return duration(float(obj.duration_seconds)) if obj.duration_seconds is not None else "—"
 
     @admin.display(description=_("listen"))
     def player(self, obj: Prompt) -> str:

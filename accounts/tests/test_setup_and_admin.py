@@ -152,6 +152,9 @@ def test_the_service_form_offers_each_prompt_of_its_kind_and_groups_criterion_se
     assert form.fields["pause_after_misses"].initial == 3
     html = client.get(admin_url(Service, "add")).content.decode()
     assert "depends-on-criterion when-skill" in html and "core/admin.js" in html
+    prompts = client.get(admin_url(Prompt, "changelist")).content.decode()
+    assert "0.200" not in prompts and "0,200" not in prompts  # durations are m:ss
+    assert ">0:00<" in prompts
 
 
 def test_the_default_auto_pause_is_after_three_missed_offers():

@@ -63,8 +63,10 @@ def place_test_call(account_id: int, number: str, caller: str = "", placed_by: s
         raise ValidationError({"caller": exc.messages}) from exc
     at = now()
     with transaction.atomic():
-        live = TestCall.objects.select_for_update().filter(account_id=account_id, ended_at__isnull=True)
-        if len(list(live)) >= MAX_LIVE_PER_ACCOUNT:
+        # The account's row serialises concurrent placements, so the limit holds even from zero live calls.
+        Account.objects.select_for_update().filter(pk=account_id).first()
+        live = TestCall.objects.filter(account_id=account_id, ended_at__isnull=True)
+        if live.count() >= MAX_LIVE_PER_ACCOUNT:
             raise ValidationError({"number": _("%(n)d test calls are already in progress; wait for one to end.")
                                    % {"n": MAX_LIVE_PER_ACCOUNT}})
         ref = f"{outbox.TEST_CALL_PREFIX}{uuid.uuid4().hex[:16]}"

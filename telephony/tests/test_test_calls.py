@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from acd import actions
@@ -96,3 +97,13 @@ def test_engines_never_get_a_test_calls_commands(floor):
                   notify=False)
     assert [c.call_ref for c in outbox.take_pending(account.pk)] == ["engine-1"]
     assert [c.call_ref for c in outbox.take_pending(account.pk, test_calls=True)] == ["test-abc"]
+
+
+def test_at_most_a_few_test_calls_at_once(floor):
+    account, _op, number = floor
+    for _ in range(testcall.MAX_LIVE_PER_ACCOUNT):
+        testcall.place_test_call(account.pk, number.number)
+    with pytest.raises(ValidationError) as refused:
+        testcall.place_test_call(account.pk, number.number)
+    assert "number" in refused.value.message_dict
+    assert TestCall.objects.filter(account=account).count() == testcall.MAX_LIVE_PER_ACCOUNT
