@@ -32,8 +32,16 @@ def create_supervisor(account: Account, username: str, password: str, email: str
     """A staff user scoped to one account, with the permissions to run its call centers."""
     user = get_user_model().objects.create_user(username=username, password=password, email=email,
                                                 is_staff=True)
+    return AccountMember.objects.create(user=user, account=account)  # the receiver grants the rights
+
+
+def grant_supervisor(user) -> None:
+    """Whoever made the user a supervisor (admin inline, API, command, demo), they can now run the account:
+    staff (to enter the admin) and in the Supervisors group (the permissions of the six steps)."""
+    if not user.is_staff:
+        type(user).objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
     user.groups.add(ensure_supervisor_group())
-    return AccountMember.objects.create(user=user, account=account)
 
 
 SUPERVISOR_MODELS = {

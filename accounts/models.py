@@ -8,6 +8,7 @@ import secrets
 import zoneinfo
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -22,6 +23,11 @@ def validate_timezone(value: str) -> None:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationError(_("%(value)s is not a time zone."), params={"value": value}) from exc
+
+
+def validate_country(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(_("%(value)s is not a two-letter country code (e.g. IT)."), params={"value": value})
 
 
 def new_webhook_secret() -> str:
@@ -85,6 +91,10 @@ class Account(models.Model):
     extra_channels = models.PositiveIntegerField(_("extra concurrent calls bought"), default=0)
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Rome",
                                 validators=[validate_timezone])
+    country = models.CharField(
+        _("country"), max_length=2, default="IT", validators=[validate_country],
+        help_text=_("Two-letter ISO code (IT, FR, …): phone numbers typed without +country code are read "
+                    "as national numbers of this country."))
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.ITALIAN)
     duty_email = models.EmailField(_("duty administrator e-mail"), blank=True,
                                    help_text=_("Voicemails left when nobody can answer are sent here."))

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from core.validators import normalize_phone
 
 from .scoping import user_account
 
@@ -34,8 +38,42 @@ class AccountScopedMixin:
         return field
 
 
-class AccountScopedAdmin(AccountScopedMixin, admin.ModelAdmin):
+def _unique_with_account(model: type[models.Model]) -> list[tuple[str, str]]:
+    """(field, message) of every unconditional unique constraint `(account, field)` of the model."""
+    found = []
+    for constraint in model._meta.constraints:
+        if (isinstance(constraint, models.UniqueConstraint) and constraint.condition is None
+                and len(constraint.fields) == 2 and "account" in constraint.fields):
+            other = next(f for f in constraint.fields if f != "account")
+            custom = constraint.violation_error_message != constraint.default_violation_error_message
+            found.append((other, constraint.violation_error_message if custom else None))
+    return found
+
+
+SETUP_FLAG = "_setup"
+
+
+class SetupFlowMixin:
+    """A form opened from the setup page (`?_setup=<step>`) goes back to it once saved, where the next step
+    waits. "Save and add another" and "Save and continue editing" keep the supervisor where they asked."""
+
+    def _back_to_setup(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        step = request.GET.get(SETUP_FLAG, "")
+        if (not step.isdigit() or not isinstance(response, HttpResponseRedirect)
+                or "_addanother" in request.POST or "_continue" in request.POST):
+            return response
+        return HttpResponseRedirect(f"{reverse('admin:accounts_account_my_setup')}?saved={step}")
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
+        return self._back_to_setup(request, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        return self._back_to_setup(request, super().response_change(request, obj))
+
+
+class AccountScopedAdmin(SetupFlowMixin, AccountScopedMixin, admin.ModelAdmin):
     account_path = "account"
+    phone_fields: tuple[str, ...] = ()  # typed as people do; national numbers read in the account's country
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return self.scope(request, super().get_queryset(request), self.account_path)
@@ -58,14 +96,41 @@ class AccountScopedAdmin(AccountScopedMixin, admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
         account = self.scoped_account(request)
-        if account is None:
-            return form_class
+        phone_fields = tuple(self.phone_fields)
+        unique = _unique_with_account(form_class._meta.model) if account is not None else []
 
         class ScopedForm(form_class):
             def __init__(self, *args: Any, **kw: Any) -> None:
                 super().__init__(*args, **kw)
-                if self.instance.account_id is None:
+                if account is not None and self.instance.account_id is None:
                     self.instance.account = account
+
+            def clean(self) -> dict[str, Any]:
+                cleaned = super().clean()
+                owner = account or cleaned.get("account") or getattr(self.instance, "account", None)
+                region = getattr(owner, "country", None)
+                for field in phone_fields:
+                    value = cleaned.get(field)
+                    if value:
+                        try:
+                            cleaned[field] = normalize_phone(value, region)
+                        except ValidationError as exc:
+                            self.add_error(field, exc)
+                # The account is not a field of the supervisor's form, so Django would skip the unique
+                # constraints that include it and the database would answer with an IntegrityError (a 500).
+                for field, message in unique:
+                    value = cleaned.get(field)
+                    if field in self.fields and value not in (None, ""):
+                        clash = type(self.instance)._default_manager.filter(account=account, **{field: value})
+                        if clash.exclude(pk=self.instance.pk).exists():
+                            self.add_error(field, message or self.instance.unique_error_message(
+                                type(self.instance), [field]))
+                return cleaned
+
+            def _get_validation_exclusions(self) -> set[str]:
+                # Any other constraint on the account is still checked (as a form error, not a 500).
+                exclusions = super()._get_validation_exclusions()
+                return exclusions - {"account"} if account is not None else exclusions
 
         return ScopedForm
 

@@ -4,7 +4,7 @@ numbers, services, billing)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +18,7 @@ from accounts.models import Account, AccountMember
 from accounts.scoping import user_account
 from billing.admin_views import usage_dashboard
 
-from .setup import setup_steps
+from .setup import readiness, setup_steps
 
 
 class AccountMemberInline(admin.TabularInline):
@@ -52,6 +52,10 @@ class AccountAdmin(admin.ModelAdmin):
         # A supervisor sees the commercial terms but cannot change them.
         return [*self.readonly_fields, "plan", "extra_channels", "parent", "slug", "is_active", "webhook_secret"]
 
+    def get_prepopulated_fields(self, request: HttpRequest, obj=None):
+        # A supervisor's slug is read-only: a prepopulated read-only field breaks the change form (a 500).
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
     def get_inlines(self, request, obj):
         return self.inlines if request.user.is_superuser else []
 
@@ -72,10 +76,19 @@ class AccountAdmin(admin.ModelAdmin):
 
     def setup_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = get_object_or_404(self.get_queryset(request), pk=pk)
-        steps = setup_steps(account)
+        steps = setup_steps(account, request.user)
+        done = sum(s.done for s in steps)
+        saved = request.GET.get("saved", "")
+        next_step = next((s for s in steps if s.is_next), None)
+        if saved.isdigit():
+            messages.success(request, _("Step %(n)s saved.") % {"n": saved} + (
+                " " + _("Next: step %(n)d, %(title)s.") % {"n": next_step.number, "title": next_step.title}
+                if next_step else " " + _("Every step is done.")))
         context = {**self.admin_site.each_context(request), "title": _("Setup of %(account)s") % {
             "account": account}, "account": account, "steps": steps, "opts": self.model._meta,
-            "done": sum(s.done for s in steps), "total": len(steps)}
+            "done": done, "total": len(steps), "percent": round(100 * done / len(steps)),
+            "next_step": next_step, "readiness": readiness(account),
+            "can_test_call": user_account(request.user) == account}
         return TemplateResponse(request, "admin/accounts/setup.html", context)
 
     def usage_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -88,4 +101,5 @@ class AccountAdmin(admin.ModelAdmin):
             if request.user.is_superuser:
                 return redirect("admin:accounts_account_changelist")
             raise PermissionDenied
-        return redirect("admin:accounts_account_setup", pk=account.pk)
+        query = f"?{request.GET.urlencode()}" if request.GET else ""  # e.g. ?saved=<step> after a form
+        return redirect(reverse("admin:accounts_account_setup", args=[account.pk]) + query)

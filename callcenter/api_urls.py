@@ -3,10 +3,12 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from accounts.api.views import SupervisorsView
 from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
+from telephony.simulator.web import TestCallView
 from webhook.views import TelephonyCommandsView, TelephonyEventView
 
 router = DefaultRouter()
@@ -24,9 +26,11 @@ urlpatterns = [
     path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),
     path("telephony/commands/", TelephonyCommandsView.as_view(), name="telephony-commands"),
     path("calls/originate/", OriginateView.as_view(), name="call-originate"),
+    path("calls/test/", TestCallView.as_view(), name="call-test"),
     path("stats/", StatsView.as_view(), name="stats"),
     path("usage/", UsageView.as_view(), name="usage"),
     path("capacity/", CapacityView.as_view(), name="capacity"),
     path("account/plan/", AccountPlanView.as_view(), name="account-plan"),
+    path("supervisors/", SupervisorsView.as_view(), name="supervisors"),
     *router.urls,
 ]

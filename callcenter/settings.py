@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the project (the docs work offline)
     "django_celery_beat",
     "channels",
     "core",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AccountTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -73,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "accounts.branding.branding",
             ],
         },
     },
@@ -179,6 +182,9 @@ SPECTACULAR_SETTINGS = {
     "Every object belongs to the account of the API token.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion",
                             "OverflowActionEnum": "routing.choices.OverflowAction"},
@@ -218,5 +224,9 @@ CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "acd.tasks.reconcile
 TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", default=72)
 CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks.purge_port_records_task",
                                                         "schedule": 3600.0, "options": {"expires": 1800}}
+# The supervisors' test calls (the simulator plays the caller): due events and their bounded end.
+CELERY_IMPORTS = ["telephony.simulator.tasks"]
+CELERY_BEAT_SCHEDULE["simulator-drive-test-calls"] = {"task": "telephony.simulator.tasks.drive_test_calls_task",
+                                                      "schedule": 1.0, "options": {"expires": 5}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}

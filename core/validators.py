@@ -48,3 +48,22 @@ def validate_sip_uri(value: str) -> None:
 def validate_number_prefix(value: str) -> None:
     if not re.fullmatch(r"\+\d{1,15}", value or ""):
         raise ValidationError(_("A caller prefix is + followed by 1 to 15 digits, e.g. +3902."), code="invalid")
+
+
+def normalize_phone(value: str, region: str | None) -> str:
+    """A number as a person types it: international (+39…, 0039…) or, with `region` (the account's country),
+    national ("333 1234567" in Italy). Returns E.164 or raises ValidationError with a readable message."""
+    raw = (value or "").strip()
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    if raw.startswith("+") or not region:
+        return normalize_e164(raw)
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("%(value)s is not a phone number."), code="invalid",
+                              params={"value": raw}) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(_("%(value)s is not a valid phone number in %(country)s."), code="invalid",
+                              params={"value": raw, "country": region})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

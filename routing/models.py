@@ -80,7 +80,7 @@ class Service(models.Model):
     ring_seconds = models.PositiveSmallIntegerField(_("length of one ring (s)"), default=5,
                                                     validators=[MinValueValidator(1), MaxValueValidator(10)])
     pause_after_misses = models.PositiveSmallIntegerField(
-        _("auto-pause after unanswered offers"), default=1, validators=[MinValueValidator(1),
+        _("auto-pause after unanswered offers"), default=3, validators=[MinValueValidator(1),
                                                                        MaxValueValidator(10)],
         help_text=_("An operator who lets this many offers in a row ring out is paused ('no answer')."))
     wrapup_seconds = models.PositiveSmallIntegerField(_("wrap-up (s)"), default=10,

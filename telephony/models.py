@@ -41,3 +41,28 @@ class OutboundCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payload.get('type')} {self.call_ref}"
+
+
+class TestCall(models.Model):
+    """A call a supervisor placed to try their setup, played by the simulator (telephony/simulator/testcall.py).
+
+    The row is the simulated caller's memory across processes: the events it will send and when (`due`), and
+    the moment it hangs up whatever happens (`ends_at`), so a test call can never ring or hold a channel for
+    long. Timers are these timestamps, swept every second by Celery beat (never Celery ETAs)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    call_ref = models.CharField(max_length=100, unique=True)
+    number = models.CharField(max_length=20)
+    caller = models.CharField(max_length=20)
+    placed_by = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    connected_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    due = models.JSONField(default=list)  # [{"at": ISO time, "event": port.event_as_dict(...)}]
+
+    class Meta:
+        indexes = [models.Index(fields=["account"], name="test_call_live_idx", condition=Q(ended_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"test call {self.call_ref} to {self.number}"

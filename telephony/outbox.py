@@ -36,11 +36,19 @@ def command_from_dict(payload: dict) -> Command:
     return cls(**data)
 
 
+# Call refs of the supervisors' test calls: their commands go to the test-call player, never to an engine.
+TEST_CALL_PREFIX = "test-"
+
+
 @transaction.atomic
-def take_pending(account_id: int, limit: int = 500) -> list[Command]:
-    """Claim the oldest undelivered commands (several pollers never get the same command)."""
-    rows = list(OutboundCommand.objects.filter(account_id=account_id, delivered_at__isnull=True)
-                .order_by("id").select_for_update(skip_locked=True)[:limit])
+def take_pending(account_id: int, limit: int = 500, *, test_calls: bool = False) -> list[Command]:
+    """Claim the oldest undelivered commands (several pollers never get the same command).
+
+    An engine (`test_calls=False`) never gets a test call's commands; the test-call player gets only those."""
+    pending = OutboundCommand.objects.filter(account_id=account_id, delivered_at__isnull=True)
+    pending = (pending.filter(call_ref__startswith=TEST_CALL_PREFIX) if test_calls
+               else pending.exclude(call_ref__startswith=TEST_CALL_PREFIX))
+    rows = list(pending.order_by("id").select_for_update(skip_locked=True)[:limit])
     if not rows:
         return []
     OutboundCommand.objects.filter(pk__in=[r.pk for r in rows]).update(delivered_at=now())

@@ -99,7 +99,7 @@ def test_supervisor_creates_operator_with_hashed_password(client):
 def test_admin_refuses_bad_number_and_saves_nothing(client):
     account = factories.make_account()
     client.force_login(factories.make_supervisor(account))
-    response = client.post(admin_url(PhoneNumber, "add"), {"number": "02 1234", "is_active": "on"})
+    response = client.post(admin_url(PhoneNumber, "add"), {"number": "02 12", "is_active": "on"})
     assert response.status_code == 200
     assert "number" in response.context["adminform"].form.errors
     assert not PhoneNumber.objects.exists()
@@ -157,7 +157,12 @@ def test_setup_page_reflects_each_step(client):
     assert steps_done(client, account)[4] is True
     agent_actions.login_operator(op.pk)
     assert steps_done(client, account)[5] is True
-    factories.make_pause_reason(account)
+    reason = factories.make_pause_reason(account)
+    assert steps_done(client, account)[6] is False  # a list of reasons is not a pause
+    agent_actions.pause_operator(op.pk, reason_id=reason.pk)
+    assert steps_done(client, account)[6] is False  # nobody logged off yet
+    agent_actions.resume_operator(op.pk)
+    agent_actions.logoff_operator(op.pk)
     assert all(steps_done(client, account).values())
 
 

@@ -48,8 +48,22 @@ def test_no_answer_pauses_after_n_misses_and_rings_the_next_at_once(account, swi
     assert (event.via, event.reason) == ("acd", "no answer")
 
 
-def test_default_pauses_on_the_first_miss(account, switch):
-    ops, _, number = setup_ops(account, switch, 2)
+def test_default_pauses_after_three_misses(account, switch):
+    ops, service, number = setup_ops(account, switch, 2)
+    assert service.pause_after_misses == 3  # one missed call is not a reason to stop an operator's calls
+    for miss in (1, 2):
+        ref, commands = switch.incoming(number.number)
+        switch.no_answer(ref, only_ring(commands))
+        assert (state(ops[0]).state, state(ops[0]).no_answer_streak) == ("available", miss)
+        switch.hangup(ref)
+        switch.clock.advance(60)  # past the back-off
+    ref, commands = switch.incoming(number.number)
+    switch.no_answer(ref, only_ring(commands))
+    assert state(ops[0]).state == "paused"
+
+
+def test_pauses_on_the_first_miss_when_set_so(account, switch):
+    ops, _, number = setup_ops(account, switch, 2, pause_after_misses=1)
     ref, commands = switch.incoming(number.number)
     switch.no_answer(ref, only_ring(commands))
     assert state(ops[0]).state == "paused"
@@ -92,7 +106,7 @@ def test_busy_and_rejected_back_off_without_pause(account, switch, event, backof
 
 
 def test_offer_without_any_event_expires_by_timestamp(account, switch):
-    ops, service, number = setup_ops(account, switch, 2)
+    ops, service, number = setup_ops(account, switch, 2, pause_after_misses=1)
     ref, commands = switch.incoming(number.number)
     first = only_ring(commands)
     assert switch.advance(service.ring_timeout_seconds) == []  # still within the grace
@@ -104,7 +118,7 @@ def test_offer_without_any_event_expires_by_timestamp(account, switch):
 
 
 def test_late_answer_after_expiry_is_refused(account, switch):
-    ops, service, number = setup_ops(account, switch, 2)
+    ops, service, number = setup_ops(account, switch, 2, pause_after_misses=1)
     ref, commands = switch.incoming(number.number)
     first = only_ring(commands)
     switch.advance(service.ring_timeout_seconds + 5)

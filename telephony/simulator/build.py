@@ -23,45 +23,66 @@ from .scenario import Scenario
 def build_account(scenario: Scenario, *, simulation: bool) -> Account:
     ensure_default_plans()
     spec = scenario.account
-    if spec.get("slug"):
-        existing = Account.objects.filter(slug=spec["slug"]).first()
-        if existing is not None:
-            return existing  # a named scenario account is built once and reused (the demo floor)
+    existing = Account.objects.filter(slug=spec["slug"]).first() if spec.get("slug") else None
+    if existing is not None:
+        # A named scenario account is reused (the demo floor plays on the demo account, next to the people
+        # who try it): what the scenario describes is added to it once, what the account has is kept.
+        _check_numbers(scenario, existing)
+        _build_parts(existing, scenario)
+        return existing
     plan = Plan.objects.filter(code=spec.get("plan", "unlimited-plus")).first()
     if plan is None:
         raise ValidationError(f"account.plan: no plan with code {spec.get('plan')!r}")
-    taken = PhoneNumber.objects.filter(number__in=list(scenario.numbers)).select_related("account")
-    for number in taken:
-        if not number.account.is_simulation:
-            raise ValidationError(f"numbers: {number.number} belongs to the real account {number.account}")
-    taken.delete()  # an earlier simulation's numbers: this run takes them over
+    _check_numbers(scenario, None)
     account = Account.objects.create(
         name=spec.get("name", scenario.name),
         slug=spec.get("slug") or f"sim-{slugify(scenario.name)[:30]}-{uuid.uuid4().hex[:6]}",
         plan=plan, timezone=spec.get("timezone", "Europe/Rome"), is_simulation=simulation,
         extra_channels=int(spec.get("extra_channels", 0)) if plan.extra_channels_allowed else 0)
+    _build_parts(account, scenario)
+    return account
+
+
+def _check_numbers(scenario: Scenario, account: Account | None) -> None:
+    taken = (PhoneNumber.objects.filter(number__in=list(scenario.numbers)).select_related("account")
+             .exclude(account=account))
+    for number in taken:
+        if not number.account.is_simulation:
+            raise ValidationError(f"numbers: {number.number} belongs to the real account {number.account}")
+    taken.delete()  # an earlier simulation's numbers: this run takes them over
+
+
+def _build_parts(account: Account, scenario: Scenario) -> None:
+    """The scenario's operators, services and numbers on `account`; those it already has are left as they are."""
     unusable = make_password(None)
+    have = set(Operator.objects.filter(account=account).values_list("login", flat=True))
+    code = max([100, *Operator.objects.filter(account=account).values_list("code", flat=True)])
     operators: dict[str, list[Operator]] = {}
-    code = 100
     for group in scenario.operators:
         batch = []
         for i in range(group.count):
-            code += 1
             login = f"{group.prefix}{i + 1}"
+            if login in have:
+                continue
+            code += 1
             batch.append(Operator(account=account, name=login, login=login, code=code, password=unusable,
                                   endpoint=f"sip:{login}@sim.centralino.local"))
-        operators[group.prefix] = Operator.objects.bulk_create(batch)
+        Operator.objects.bulk_create(batch)
+        operators[group.prefix] = list(Operator.objects.filter(
+            account=account, login__in=[f"{group.prefix}{i + 1}" for i in range(group.count)]).order_by("id"))
     skills = {g.prefix: g.skill for g in scenario.operators}
     services = {}
     for spec_service in scenario.services:
-        service = Service(account=account, name=spec_service.name, criterion=spec_service.criterion,
-                          **spec_service.settings)
-        service.full_clean(exclude=["account"])
-        service.save()
+        service = Service.objects.filter(account=account, name=spec_service.name).first()
+        if service is None:
+            service = Service(account=account, name=spec_service.name, criterion=spec_service.criterion,
+                              **spec_service.settings)
+            service.full_clean(exclude=["account"])
+            service.save()
+            ServiceMembership.objects.bulk_create([
+                ServiceMembership(service=service, operator=op, skill_level=skills[prefix])
+                for prefix in spec_service.operators for op in operators[prefix]])
         services[service.name] = service
-        ServiceMembership.objects.bulk_create([
-            ServiceMembership(service=service, operator=op, skill_level=skills[prefix])
-            for prefix in spec_service.operators for op in operators[prefix]])
     for number, service_name in scenario.numbers.items():
-        PhoneNumber.objects.create(account=account, number=number, service=services[service_name])
-    return account
+        PhoneNumber.objects.get_or_create(number=number, defaults={"account": account,
+                                                                   "service": services[service_name]})

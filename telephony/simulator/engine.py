@@ -129,10 +129,7 @@ class Engine:
     def _prepare(self) -> None:
         self._end_calls_left_over()
         self._log_everyone_off()  # a run that was killed may have left operators paused for good
-        ops = list(Operator.objects.filter(account_id=self.account_id).order_by("id"))
-        by_prefix = {g.prefix: g for g in self.scenario.operators}
-        for op in ops:
-            group = next(g for p, g in by_prefix.items() if op.login.startswith(p) and op.login[len(p):].isdigit())
+        for op, group in self._simulated_operators():
             self.profiles[op.endpoint] = group
             self.codes.append(op.code)
             with contextlib.suppress(ActionError):  # a reused account's operators may be logged in already
@@ -368,9 +365,20 @@ class Engine:
         for ref in list(left_over):
             self.send(port.Hangup(event_id=self.event_id(), call_ref=ref))
 
+    def _simulated_operators(self) -> list[tuple[Operator, OperatorGroup]]:
+        """The scenario's operators (login = a group's prefix + a number), in id order. Anyone else on the
+        account is a person (the demo account's operators at their consoles): the simulation leaves them be."""
+        found = []
+        for op in Operator.objects.filter(account_id=self.account_id).order_by("id"):
+            group = next((g for g in self.scenario.operators
+                          if op.login.startswith(g.prefix) and op.login[len(g.prefix):].isdigit()), None)
+            if group is not None:
+                found.append((op, group))
+        return found
+
     def _log_everyone_off(self) -> None:
-        for op_id in Operator.objects.filter(account_id=self.account_id).exclude(
-                state__in=["logged_out", "on_call", "ringing"]).values_list("id", flat=True):
-            with contextlib.suppress(ActionError):
-                presence.logoff_operator(op_id)
+        for op, _group in self._simulated_operators():
+            if op.state not in ("logged_out", "on_call", "ringing"):
+                with contextlib.suppress(ActionError):
+                    presence.logoff_operator(op.pk)
 
