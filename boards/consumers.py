@@ -17,9 +17,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.scoping import user_account
 from core.events import account_group, operator_group
+from core.limits import too_deep
 from core.protocol import PROTOCOL_VERSION, encode
 from core.sequence import claim_stats, current_seq
 
+from .session import signed_in_operator
 from .snapshots import console_snapshot, wallboard_snapshot
 
 _board_snapshots: dict[str, tuple[int, dict[str, Any]]] = {}  # stream → (seq, snapshot), per server process
@@ -62,6 +64,17 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         no event has happened since, so it is still the truth (a connect storm costs one build)."""
         return self.build_snapshot()
 
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """A client's message; None (an unknown message) when it is not JSON or is nested deeper than
+        JSON_MAX_DEPTH (core.limits)."""
+        if too_deep(text_data):
+            return None
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:  # not JSON: answered as an unknown message, the socket stays open
+            return None
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "snapshot.request":
@@ -81,11 +94,11 @@ class ConsoleConsumer(StreamConsumer):
     """One operator's own stream: state changes, the incoming-call card, the auto-pause notice."""
 
     async def principal(self) -> str | None:
-        session = self.scope.get("session")
-        operator_id = session.get("operator_id") if session is not None else None
-        if not operator_id:
+        # The same check as every console request: a deactivated operator or a changed password ends it.
+        operator = await database_sync_to_async(signed_in_operator)(self.scope.get("session"))
+        if operator is None:
             return None
-        self.operator_id = int(operator_id)
+        self.operator_id = operator.pk
         return operator_group(self.operator_id)
 
     def build_snapshot(self) -> dict[str, Any]:

@@ -172,7 +172,9 @@ LOGIN_URL = "admin:login"
 # a superuser in the admin's "Access attempts", or for an operator by their supervisor); a success resets the
 # count. Phone PINs (no address to key on) lock the operator's PIN itself (agents/lockout.py). Wrong API
 # tokens are counted per address in the cache (accounts/api/authentication.py).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# AxesBackend refuses a locked-out login (and, being a ModelBackend, resolves sessions made by force_login);
+# ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60  # hours

@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth.models import User
 
 from accounts.models import ApiToken, hash_token
-
 from callcenter import run
 from callcenter.services import Services
 from core.demo import DEMO_API_TOKEN
