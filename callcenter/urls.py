@@ -1,9 +1,10 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from routing.media import prompt_audio
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -14,5 +15,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Prompt audio, always with an audio Content-Type (routing/media.py); a proxy may serve MEDIA_ROOT instead, by
+# extension (the names are the server's, with the audio extension of their content).
+urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/prompts/<path:name>", prompt_audio, name="prompt-audio")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,14 +13,20 @@ from django.utils.translation import gettext_lazy as _
 
 from core.validators import validate_e164, validate_number_prefix
 
-from .audio import inspect_audio
+from .audio import AUDIO_EXTENSIONS, inspect_audio, sniff_format
 from .choices import CodeUnavailableAction, Criterion, MinutesPeriod, NumberPurpose, OverflowAction, PromptKind, Weekday
 
 SKILL_MIN, SKILL_MAX = 1, 10
 
 
 def prompt_upload_to(instance: Prompt, filename: str) -> str:
-    return f"prompts/{instance.account_id}/{filename}"
+    """A name the server chooses, with the extension of the audio the content is: never the uploader's name
+    (`evil.html` was stored and served as text/html). The format is sniffed from the bytes themselves."""
+    upload = instance.audio.file
+    upload.seek(0)
+    kind = sniff_format(upload.read(16))
+    upload.seek(0)
+    return f"prompts/{instance.account_id}/{uuid.uuid4().hex}.{AUDIO_EXTENSIONS.get(kind, 'bin')}"
 
 
 class Prompt(models.Model):

@@ -23,7 +23,6 @@ from ..invoices import render_invoice
 from ..models import Invoice, InvoiceLine, LimitRefusal
 from ..usage import capacity, usage
 
-
 # The longest window one request may ask for: 93 days of 5-minute samples is 26,784 rows (a 5-year window
 # was a 48 MB answer and 519 MB of server memory). Longer periods are fetched as several windows.
 MAX_WINDOW_DAYS = 93
