@@ -271,6 +271,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 TELEPHONY_BACKEND = env.str("TELEPHONY_BACKEND", default="simulator")
+# Engine URLs (webhook backend) a supervisor types are fetched by the workers: public addresses only, unless the
+# platform runs its engines on a private network (core/netguard.py). Short timeouts: a slow engine must not hold
+# a worker's slot (the timer sweep runs on the same workers).
+ENGINE_URL_ALLOW_PRIVATE = env.bool("ENGINE_URL_ALLOW_PRIVATE", default=False)
+ENGINE_URL_ALLOWED_HOSTS = env.list("ENGINE_URL_ALLOWED_HOSTS", default=[])
+ENGINE_CONNECT_TIMEOUT = env.float("ENGINE_CONNECT_TIMEOUT", default=1.0)
+ENGINE_READ_TIMEOUT = env.float("ENGINE_READ_TIMEOUT", default=2.0)
 
 # Timers are database timestamps swept every second (never Celery ETAs: Redis redelivery runs those twice).
 CELERY_BEAT_SCHEDULE = {
