@@ -9,6 +9,7 @@ one account's board. A socket only ever joins its own principal's stream.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ from core.sequence import claim_stats, current_seq
 from .session import signed_in_operator
 from .snapshots import console_snapshot, wallboard_snapshot
 
+log = logging.getLogger(__name__)
 _board_snapshots: dict[str, tuple[int, dict[str, Any]]] = {}  # stream → (seq, snapshot), per server process
 _stats_tasks: set[asyncio.Task] = set()  # running figure publications (a reference keeps each alive)
 _stats_gate: dict[int, float] = {}  # account → monotonic time before which this server does not try the claim
@@ -43,16 +45,24 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.stream = stream
-        await self.channel_layer.group_add(self.stream, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.stream, self.channel_name)
+            seq = await database_sync_to_async(current_seq)(self.stream)
+        except Exception:  # Redis is down: refuse the handshake cleanly; the page retries and shows it offline
+            log.warning("refused a %s socket: the channel layer does not answer", self.stream, exc_info=True)
+            self.stream = ""
+            await self.close(code=1011)
+            return
         await self.accept()
-        await self.send_snapshot()
+        await self.send_snapshot(seq)
 
     async def disconnect(self, code: int) -> None:
         if self.stream:
             await self.channel_layer.group_discard(self.stream, self.channel_name)
 
-    async def send_snapshot(self) -> None:
-        seq = await database_sync_to_async(current_seq)(self.stream)
+    async def send_snapshot(self, seq: int | None = None) -> None:
+        if seq is None:
+            seq = await database_sync_to_async(current_seq)(self.stream)
         data = await database_sync_to_async(self.snapshot_at)(seq)
         await self.send(text_data=encode("snapshot", self.stream, seq=seq, data=data))
 

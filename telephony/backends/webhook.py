@@ -7,6 +7,8 @@ POST /api/v1/telephony/commands/.
 
 from __future__ import annotations
 
+from core.tasks import enqueue
+
 
 class WebhookBackend:
     name = "webhook"
@@ -14,4 +16,5 @@ class WebhookBackend:
     def notify_pending(self, account_id: int) -> None:
         from telephony.tasks import deliver_commands_task
 
-        deliver_commands_task.delay(account_id)
+        # Runs after the commit: a broker that is down must not fail the request (the commands stay pending).
+        enqueue(deliver_commands_task, account_id)
