@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from accounts.models import Account
+from accounts.models import Account, ApiToken
 from agents.models import Operator
 from billing.defaults import ensure_default_plans
 from billing.models import Plan
@@ -26,7 +26,13 @@ def build_account(scenario: Scenario, *, simulation: bool) -> Account:
     if spec.get("slug"):
         existing = Account.objects.filter(slug=spec["slug"]).first()
         if existing is not None:
-            return existing  # a named scenario account is built once and reused (the demo floor)
+            # A named scenario account is built once and reused (the demo floor), but only one the simulator
+            # built: never a real account, whose operators sign in with passwords or which has API tokens.
+            if (Operator.objects.filter(account=existing).exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+                    .exists() or ApiToken.objects.filter(account=existing).exists()):
+                raise ValidationError(f"account.slug: {existing.slug!r} is a real account, not a simulation; "
+                                      "a scenario runs only on an account of its own (choose another slug)")
+            return existing
     plan = Plan.objects.filter(code=spec.get("plan", "unlimited-plus")).first()
     if plan is None:
         raise ValidationError(f"account.plan: no plan with code {spec.get('plan')!r}")
