@@ -22,11 +22,17 @@ SKILL_MIN, SKILL_MAX = 1, 10
 def prompt_upload_to(instance: Prompt, filename: str) -> str:
     """A name the server chooses, with the extension of the audio the content is: never the uploader's name
     (`evil.html` was stored and served as text/html). The format is sniffed from the bytes themselves."""
-    upload = instance.audio.file
-    upload.seek(0)
-    kind = sniff_format(upload.read(16))
-    upload.seek(0)
-    return f"prompts/{instance.account_id}/{uuid.uuid4().hex}.{AUDIO_EXTENSIONS.get(kind, 'bin')}"
+    try:
+        upload = instance.audio.file  # an upload (admin form, API): its bytes decide
+    except ValueError:  # code saving bytes it made (`audio.save(name, content)`): what it measured, or its name
+        extension = AUDIO_EXTENSIONS.get(instance.audio_format) or filename.rsplit(".", 1)[-1].lower()
+    else:
+        upload.seek(0)
+        extension = AUDIO_EXTENSIONS.get(sniff_format(upload.read(16)), "bin")
+        upload.seek(0)
+    if extension not in AUDIO_EXTENSIONS.values():
+        extension = "bin"
+    return f"prompts/{instance.account_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class Prompt(models.Model):
