@@ -15,6 +15,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import netguard
+
 from .choices import Currency, Language
 
 
@@ -119,6 +121,12 @@ class Account(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.engine_url:
+            try:
+                netguard.resolve(self.engine_url)
+            except netguard.UnsafeURL as exc:
+                raise ValidationError({"engine_url": _("This engine URL is refused: %(why)s.") % {"why": exc}}
+                                      ) from exc
         if self.extra_channels and self.plan_id and not self.plan.extra_channels_allowed:
             raise ValidationError({"extra_channels": _("The %(plan)s plan does not sell extra concurrent calls."),},
                                   params={"plan": self.plan.name})

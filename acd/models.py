@@ -24,7 +24,7 @@ class Call(models.Model):
     engine_ref = models.CharField(_("engine call id"), max_length=100)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices,
                                  default=Direction.INBOUND)
-    caller = models.CharField(_("caller"), max_length=40, blank=True)
+    caller = models.CharField(_("caller"), max_length=255, blank=True)  # a SIP URI caller id
     dialed = models.CharField(_("dialled"), max_length=40, blank=True)
     state = models.CharField(_("state"), max_length=12, choices=CallState.choices, default=CallState.OFFERED)
     outcome = models.CharField(_("outcome"), max_length=14, choices=Outcome.choices, blank=True)

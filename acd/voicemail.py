@@ -16,13 +16,14 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from core.clock import now
+from core.tasks import enqueue_on_commit
 
 from .models import Call, VoicemailEmail
 
 
 def email_duty_after_commit(call_id: int) -> None:
     """Queue the notification for when the current transaction commits (nothing if it rolls back)."""
-    transaction.on_commit(lambda: send_voicemail_email_task.delay(call_id))
+    enqueue_on_commit(send_voicemail_email_task, call_id)  # a broker that is down never fails the event
 
 
 @transaction.atomic

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import zoneinfo
+
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoped_admin import AccountScopedAdmin, ReadOnlyAdmin
 from core.errors import ActionError
 
-from . import actions
+from . import actions, lockout
 from .choices import PauseSource, Via
 from .forms import OperatorAdminForm
 from .models import Operator, OperatorEvent, PauseReason
@@ -25,19 +28,42 @@ class PauseReasonAdmin(AccountScopedAdmin):
 class OperatorAdmin(AccountScopedAdmin):
     form = OperatorAdminForm
     list_display = ["name", "login", "code", "account", "endpoint_kind", "endpoint", "state", "state_changed_at",
-                    "pause_reason", "no_answer_streak", "is_active"]
+                    "pause_reason", "no_answer_streak", "is_active", "sign_in_lock"]
     list_filter = ["state", "is_active", "endpoint_kind", "account"]
     search_fields = ["name", "login", "endpoint"]
     list_select_related = ["account", "pause_reason"]
     readonly_fields = ["state", "state_changed_at", "pause_source", "pause_reason", "no_answer_streak",
-                       "created_at"]
+                       "created_at", "sign_in_lock"]
     fieldsets = [
-        (None, {"fields": ["account", "name", "login", "new_password", "code", "new_pin", "is_active"]}),
+        (None, {"fields": ["account", "name", "login", "new_password", "code", "new_pin", "is_active",
+                           "sign_in_lock"]}),
         (_("How the operator is reached"), {"fields": ["endpoint_kind", "endpoint"]}),
         (_("Presence"), {"fields": ["state", "state_changed_at", "pause_source", "pause_reason",
                                     "no_answer_streak", "created_at"]}),
     ]
-    actions = ["login_selected", "pause_selected", "resume_selected", "logoff_selected"]
+    actions = ["login_selected", "pause_selected", "resume_selected", "logoff_selected", "lift_lockouts_selected"]
+
+    @admin.display(description=_("sign-in lock"))
+    def sign_in_lock(self, operator: Operator) -> str:
+        """Console and phone PIN lockouts after repeated wrong attempts, and until when (account time)."""
+        if operator.pk is None:
+            return "-"
+        locks = lockout.lockouts(operator)
+        zone = zoneinfo.ZoneInfo(operator.account.timezone)
+        parts = []
+        if locks.console_until:
+            parts.append(_("console until %(t)s") % {"t": localtime(locks.console_until, zone).strftime("%H:%M")})
+        if locks.pin_until:
+            parts.append(_("phone PIN until %(t)s") % {"t": localtime(locks.pin_until, zone).strftime("%H:%M")})
+        return ", ".join(str(p) for p in parts) or "-"
+
+    @admin.action(description=_("Lift the sign-in lockouts of the selected operators"))
+    def lift_lockouts_selected(self, request: HttpRequest, queryset) -> None:
+        operators = list(queryset.select_related("account"))
+        for operator in operators:
+            lockout.lift(operator)
+        self.message_user(request, _("Sign-in lockouts lifted for %(n)d operators.") % {"n": len(operators)},
+                          messages.SUCCESS)
 
     def _run(self, request: HttpRequest, queryset, action, **kwargs) -> None:
         done, refused = 0, []

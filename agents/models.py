@@ -150,3 +150,19 @@ class OperatorEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator_id}: {self.from_state} → {self.to_state}"
+
+
+class PinLockout(models.Model):
+    """Wrong phone PINs in a row for one operator. A phone call has no address to key on, so the operator's
+    PIN itself is locked: PIN_FAILURE_LIMIT wrong PINs lock it for PIN_COOLOFF_MINUTES (agents/lockout.py)."""
+
+    operator = models.OneToOneField(Operator, on_delete=models.CASCADE, related_name="pin_lockout")
+    failures = models.PositiveIntegerField(_("wrong PINs in a row"), default=0)
+    locked_until = models.DateTimeField(_("PIN locked until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("phone PIN lockout")
+        verbose_name_plural = _("phone PIN lockouts")
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}: {self.failures}"

@@ -40,7 +40,9 @@ async def clients_main(url: str, spec: list[dict], expected_each: int, mode: str
 
     async def client(i: int, target: dict) -> None:
         nonlocal ready
-        headers = {"Origin": "http://127.0.0.1", "Cookie": target.get("cookie", "")}
+        # The page's own origin, port included (the server refuses any other: core/websocket_origin.py).
+        headers = {"Origin": "http" + url.removeprefix("ws").split("/ws/")[0].rstrip("/"),
+                   "Cookie": target.get("cookie", "")}
         async with websockets.connect(f"{url}{target['path']}", additional_headers=headers,
                                       max_size=None, open_timeout=240) as ws:
             if mode == "ours":

@@ -15,6 +15,7 @@ from core.clock import now
 from .usage import capacity, usage
 
 CHART_W, CHART_H = 900, 220
+MAX_DAYS = 90
 
 
 def chart(doc: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +35,8 @@ def chart(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def usage_dashboard(request: HttpRequest, account: Account, admin_context: dict[str, Any]) -> HttpResponse:
-    days = max(1, min(int(request.GET.get("days", 30) or 30), 90))
+    raw = request.GET.get("days", "")
+    days = max(1, min(int(raw), MAX_DAYS)) if raw.isdigit() and len(raw) <= 4 else 30  # anything else: 30
     at = now()
     start = at - dt.timedelta(days=days)
     doc = usage(account, start, at, at)

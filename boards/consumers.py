@@ -9,6 +9,7 @@ one account's board. A socket only ever joins its own principal's stream.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -17,11 +18,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.scoping import user_account
 from core.events import account_group, operator_group
+from core.limits import too_deep
 from core.protocol import PROTOCOL_VERSION, encode
 from core.sequence import claim_stats, current_seq
 
+from .session import signed_in_operator
 from .snapshots import console_snapshot, wallboard_snapshot
 
+log = logging.getLogger(__name__)
 _board_snapshots: dict[str, tuple[int, dict[str, Any]]] = {}  # stream → (seq, snapshot), per server process
 _stats_tasks: set[asyncio.Task] = set()  # running figure publications (a reference keeps each alive)
 _stats_gate: dict[int, float] = {}  # account → monotonic time before which this server does not try the claim
@@ -41,16 +45,24 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.stream = stream
-        await self.channel_layer.group_add(self.stream, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.stream, self.channel_name)
+            seq = await database_sync_to_async(current_seq)(self.stream)
+        except Exception:  # Redis is down: refuse the handshake cleanly; the page retries and shows it offline
+            log.warning("refused a %s socket: the channel layer does not answer", self.stream, exc_info=True)
+            self.stream = ""
+            await self.close(code=1011)
+            return
         await self.accept()
-        await self.send_snapshot()
+        await self.send_snapshot(seq)
 
     async def disconnect(self, code: int) -> None:
         if self.stream:
             await self.channel_layer.group_discard(self.stream, self.channel_name)
 
-    async def send_snapshot(self) -> None:
-        seq = await database_sync_to_async(current_seq)(self.stream)
+    async def send_snapshot(self, seq: int | None = None) -> None:
+        if seq is None:
+            seq = await database_sync_to_async(current_seq)(self.stream)
         data = await database_sync_to_async(self.snapshot_at)(seq)
         await self.send(text_data=encode("snapshot", self.stream, seq=seq, data=data))
 
@@ -61,6 +73,17 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
         """A snapshot valid at `seq`. Streams shared by many sockets reuse one built at the same number:
         no event has happened since, so it is still the truth (a connect storm costs one build)."""
         return self.build_snapshot()
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """A client's message; None (an unknown message) when it is not JSON or is nested deeper than
+        JSON_MAX_DEPTH (core.limits)."""
+        if too_deep(text_data):
+            return None
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:  # not JSON: answered as an unknown message, the socket stays open
+            return None
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -81,11 +104,11 @@ class ConsoleConsumer(StreamConsumer):
     """One operator's own stream: state changes, the incoming-call card, the auto-pause notice."""
 
     async def principal(self) -> str | None:
-        session = self.scope.get("session")
-        operator_id = session.get("operator_id") if session is not None else None
-        if not operator_id:
+        # The same check as every console request: a deactivated operator or a changed password ends it.
+        operator = await database_sync_to_async(signed_in_operator)(self.scope.get("session"))
+        if operator is None:
             return None
-        self.operator_id = int(operator_id)
+        self.operator_id = operator.pk
         return operator_group(self.operator_id)
 
     def build_snapshot(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,52 +19,85 @@ from agents.models import Operator
 from core.errors import ActionError
 
 from .forms import OperatorLoginForm
+from .session import sign_in, signed_in_operator
 
-SESSION_KEY = "operator_id"
+MAX_ID = 2**63 - 1
 
 
 def console_login(request: HttpRequest) -> HttpResponse:
-    form = OperatorLoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        request.session.cycle_key()
-        request.session[SESSION_KEY] = form.cleaned_data["operator"].pk
-        return redirect("console")
+    form = OperatorLoginForm(request.POST or None, request=request)
+    if request.method == "POST":
+        if form.is_valid():
+            sign_in(request.session, form.cleaned_data["operator"])
+            return redirect("console")
+        status = 429 if form.locked else 200
+        return render(request, "boards/console_login.html", {"form": form}, status=status)
     return render(request, "boards/console_login.html", {"form": form})
 
 
+@require_POST
 def console_logout(request: HttpRequest) -> HttpResponse:
-    request.session.pop(SESSION_KEY, None)
+    """Sign out: a POST with the CSRF token (a GET, e.g. an <img> on another site, must not sign anyone out)."""
+    request.session.flush()
     return redirect("console-login")
 
 
 def console(request: HttpRequest) -> HttpResponse:
-    operator_id = request.session.get(SESSION_KEY)
-    if not operator_id:
+    operator = signed_in_operator(request.session)
+    if operator is None:
         return redirect("console-login")
-    operator = Operator.objects.select_related("account").get(pk=operator_id)
     return render(request, "boards/console.html", {"operator": operator})
 
 
-def _body(request: HttpRequest) -> dict:
+class BadRequest(Exception):
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail, self.field = detail, field
+
+    def response(self) -> JsonResponse:
+        body = {"detail": self.detail, **({"field": self.field} if self.field else {})}
+        return JsonResponse(body, status=400)
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    """The JSON object a button posts; anything else is a 400 (the depth is capped by core.limits)."""
     try:
-        return json.loads(request.body or b"{}")
-    except json.JSONDecodeError:
-        return {}
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest("The body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+def _optional_id(body: dict[str, Any], field: str) -> int | None:
+    value = body.get(field)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadRequest(f"{field} must be an id.", field)
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise BadRequest(f"{field} must be an id.", field) from exc
+    if not 0 < number <= MAX_ID:
+        raise BadRequest(f"{field} must be an id.", field)
+    return number
 
 
 @require_POST
 def console_action(request: HttpRequest) -> JsonResponse:
-    operator_id = request.session.get(SESSION_KEY)
-    if not operator_id:
+    operator = signed_in_operator(request.session)
+    if operator is None:
         return JsonResponse({"detail": "Sign in first."}, status=401)
-    body = _body(request)
-    name = body.get("action")
+    operator_id = operator.pk
     try:
+        body = _body(request)
+        name = body.get("action")
         if name == "login":
             op = actions.login_operator(operator_id, via=Via.CONSOLE)
         elif name == "pause":
-            reason = body.get("reason")
-            op = actions.pause_operator(operator_id, reason_id=int(reason) if reason else None,
+            op = actions.pause_operator(operator_id, reason_id=_optional_id(body, "reason"),
                                         source=PauseSource.OPERATOR, via=Via.CONSOLE)
         elif name == "resume":
             op = actions.resume_operator(operator_id, via=Via.CONSOLE)
@@ -71,6 +105,8 @@ def console_action(request: HttpRequest) -> JsonResponse:
             op = actions.logoff_operator(operator_id, via=Via.CONSOLE)
         else:
             return JsonResponse({"detail": "Unknown action.", "field": "action"}, status=400)
+    except BadRequest as exc:
+        return exc.response()
     except ActionError as exc:
         return JsonResponse({"code": exc.code, "detail": exc.message}, status=exc.http_status)
     return JsonResponse(actions.operator_snapshot(op))
@@ -78,10 +114,10 @@ def console_action(request: HttpRequest) -> JsonResponse:
 
 def console_caller_history(request: HttpRequest, call_id: int) -> JsonResponse:
     """The caller's previous calls for the card the console shows: only for a call offered to this operator."""
-    operator_id = request.session.get(SESSION_KEY)
-    if not operator_id:
+    operator = signed_in_operator(request.session)
+    if operator is None:
         return JsonResponse({"detail": "Sign in first."}, status=401)
-    call = Call.objects.filter(pk=call_id, offers__operator_id=operator_id).first()
+    call = Call.objects.filter(pk=call_id, offers__operator_id=operator.pk).first()
     if call is None:
         return JsonResponse({"detail": "No such call was offered to you."}, status=404)
     return JsonResponse({"previous_calls": caller_history(call)})
@@ -98,8 +134,12 @@ def wallboard(request: HttpRequest) -> HttpResponse:
 def wallboard_action(request: HttpRequest) -> JsonResponse:
     """A supervisor pauses or logs off an operator of their own account."""
     account = user_account(request.user)
-    body = _body(request)
-    op = Operator.objects.filter(pk=body.get("operator"), account=account).first() if account else None
+    try:
+        body = _body(request)
+        operator_id = _optional_id(body, "operator")
+    except BadRequest as exc:
+        return exc.response()
+    op = Operator.objects.filter(pk=operator_id, account=account).first() if account and operator_id else None
     if op is None:
         return JsonResponse({"detail": "No such operator.", "field": "operator"}, status=404)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
 from callcenter.embedded import EmbeddedServiceError
-from callcenter.services import BASE_DIR, for_run, load_env_file, say
+from callcenter.services import BASE_DIR, Services, data_dir, for_run, load_env_file, say
 
 PROCFILE = BASE_DIR / "Procfile"
 DEMO_PROCESS = "demo"
@@ -84,42 +85,67 @@ def explain(reporter: ExitReporter) -> None:
     sys.stdout.flush()
 
 
-def process_names() -> list[str]:
+def process_names(demo: bool = True) -> list[str]:
     names = list(parse_procfile(PROCFILE.read_text()).processes)
-    if os.environ.get("DEMO_SIMULATION", "1") != "1":
+    if not demo or os.environ.get("DEMO_SIMULATION", "1") != "1":
         names.remove(DEMO_PROCESS)
     return names
 
 
-def run_procfile(env: dict[str, str]) -> int:
+def run_procfile(env: dict[str, str], demo: bool) -> int:
     """Every selected process of the Procfile under honcho, until one ends or we are told to stop."""
     commands = parse_procfile(PROCFILE.read_text()).processes
     reporter = ExitReporter(sys.stdout)
     manager = Manager(printer=reporter)
-    for name in process_names():
+    for name in process_names(demo):
         manager.add_process(name, commands[name], env=env, cwd=str(BASE_DIR))
     manager.loop()
     explain(reporter)
     return manager.returncode or 0
 
 
-def prepare(env: dict[str, str]) -> None:
-    """Migrations and the demo account (idempotent). The compiled translations are committed (`make messages`
-    makes them): running the system never rewrites a file of the work tree."""
+def demo_mode(services: Services) -> bool:
+    """The demo (superuser `admin`, the fixed public API token, DEBUG, the demo floor) is for a laptop: on when
+    DEMO=1, off when DEMO=0, and when unset on exactly when this run started an embedded server. A run on a
+    deployment's own PostgreSQL and Redis never creates the demo logins unless asked."""
+    asked = os.environ.get("DEMO", "").strip().lower()
+    if asked:
+        return asked in ("1", "true", "yes", "on")
+    return bool(services.started)
+
+
+def demo_env(env: dict[str, str]) -> dict[str, str]:
+    """The demo's development footing: DEBUG on and a secret key kept in the data folder (stable sessions
+    between runs), unless the environment sets them."""
+    key_file = data_dir() / "secret_key"
+    if not env.get("SECRET_KEY"):
+        if not key_file.is_file():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+        env = {**env, "SECRET_KEY": key_file.read_text().strip()}
+    return {"DEBUG": "true", **env}
+
+
+def prepare(env: dict[str, str], *, demo: bool) -> None:
+    """Migrations and, in the demo mode only, the demo account (idempotent). The compiled translations are
+    committed (`make messages` makes them): running the system never rewrites a file of the work tree."""
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, cwd=BASE_DIR, check=True)
-    subprocess.run([*manage, "loaddemo"], env=env, cwd=BASE_DIR, check=True)
+    if demo:
+        subprocess.run([*manage, "loaddemo"], env=env, cwd=BASE_DIR, check=True)
 
 
-def banner(env: dict[str, str]) -> None:
+def banner(env: dict[str, str], demo: bool) -> None:
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
     sys.stdout.write(f"""
-Centralino is starting ({", ".join(process_names())}):
+Centralino is starting ({", ".join(process_names(demo))}):
   Admin (six-step setup):  http://{host}:{port}/admin/
   API docs:                http://{host}:{port}/api/docs/
   DATABASE_URL={env["DATABASE_URL"]}
   REDIS_URL={env["REDIS_URL"]}
-Logins are printed above (password: {env.get("DEMO_PASSWORD", "centralino-demo")}). Ctrl-C stops everything.
+{"Logins are printed above (password: " + env.get("DEMO_PASSWORD", "centralino-demo") + ")." if demo else
+ "No demo logins (DEMO=1 creates them): `manage.py createsuperuser` makes the first."} Ctrl-C stops everything.
 
 """)
     sys.stdout.flush()
@@ -141,9 +167,12 @@ def main() -> int:
         # The Procfile says `python`, `celery`…: this interpreter's environment first.
         env = {**services.env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                "PYTHONUNBUFFERED": "1"}
-        prepare(env)
-        banner(env)
-        return run_procfile(env)
+        demo = demo_mode(services)
+        if demo:
+            env = demo_env(env)
+        prepare(env, demo=demo)
+        banner(env, demo)
+        return run_procfile(env, demo)
     except subprocess.CalledProcessError as exc:
         say(f"error: `{' '.join(exc.cmd[1:])}` failed with status {exc.returncode} (its output is above)")
         return 1

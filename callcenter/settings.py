@@ -19,10 +19,37 @@ ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
 if ENV_FILE.is_file():
     environ.Env.read_env(ENV_FILE)
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
-DEBUG = env.bool("DEBUG", default=True)
+# Production unless asked: DEBUG shows tracebacks with settings and form data (an operator's new password) in
+# them. `make run`'s demo mode and the test settings ask for it; a deployment never does.
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to a long random value shared by every "
+            "process (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or DEBUG=true on "
+            "a development machine (`make run` does this for its demo).")
+    SECRET_KEY = "dev-insecure-" + "x" * 40  # DEBUG only: never signs anything a deployment trusts
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS ----------------------------------------------------------------------
+# Behind a TLS-terminating proxy (the production layout): the proxy says the request was HTTPS with
+# X-Forwarded-Proto, and everything below follows from HTTPS=true (the default when DEBUG is off).
+HTTPS = env.bool("HTTPS", default=not DEBUG)
+if env.bool("BEHIND_PROXY", default=not DEBUG):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "daphne",
@@ -38,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the project (the docs work offline)
     "django_celery_beat",
     "channels",
+    "axes",
     "core",
     "budget",
     "billing",
@@ -52,6 +80,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files without DEBUG (the admin's, the pages'): served by the web process itself, compressed and
+    # cached forever under hashed names; a proxy in front may serve STATIC_ROOT instead.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Bodies and JSON nesting are bounded before any view parses them (core/limits.py).
+    "core.limits.RequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +93,8 @@ MIDDLEWARE = [
     "accounts.middleware.AccountTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: locks out a client after repeated wrong admin passwords (django-axes; see Auth below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "callcenter.urls"
@@ -128,6 +163,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Redis down: queueing a task gives up within about a second (it runs after a commit, core/tasks.py logs it)
+# instead of holding the request while kombu retries.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -139,6 +179,34 @@ if env.bool("FAST_PASSWORD_HASHER", default=False):
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LOGIN_URL = "admin:login"
+
+# Brute force. The admin's and the console's sign-ins go through django-axes: after AXES_FAILURE_LIMIT wrong
+# passwords for one login from one address, that pair is refused for AXES_COOLOFF_MINUTES (lifted earlier by
+# a superuser in the admin's "Access attempts", or for an operator by their supervisor); a success resets the
+# count. Phone PINs (no address to key on) lock the operator's PIN itself (agents/lockout.py). Wrong API
+# tokens are counted per address in the cache (accounts/api/authentication.py).
+# AxesBackend refuses a locked-out login (and, being a ModelBackend, resolves sessions made by force_login);
+# ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
+if env.bool("BEHIND_PROXY", default=not DEBUG):
+    # The client's address is the one the proxy in front saw (the last hop it appended).
+    AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+PIN_FAILURE_LIMIT = env.int("PIN_FAILURE_LIMIT", default=5)
+PIN_COOLOFF_MINUTES = env.int("PIN_COOLOFF_MINUTES", default=15)
+API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=20)  # wrong tokens per address and window
+API_TOKEN_FAILURE_WINDOW_SECONDS = env.int("API_TOKEN_FAILURE_WINDOW_SECONDS", default=600)
+# Shared by every process (throttle counters must be, with several web workers): Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                      "KEY_PREFIX": env.str("CHANNELS_PREFIX", default="centralino") + ":cache",
+                      "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 
 # --- I18N ---------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -155,7 +223,19 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 PROMPT_MAX_BYTES = env.int("PROMPT_MAX_BYTES", default=5 * 1024 * 1024)
 PROMPT_MAX_SECONDS = env.int("PROMPT_MAX_SECONDS", default=300)
-DATA_UPLOAD_MAX_MEMORY_SIZE = PROMPT_MAX_BYTES + 1024 * 1024
+# Bounded bodies: a form or JSON body is read into memory up to this size (a 413 beyond); the whole request,
+# file uploads included, is refused beyond REQUEST_MAX_BYTES; JSON nested deeper than JSON_MAX_DEPTH is a 400
+# (core/limits.py). A proxy in front should cap bodies at REQUEST_MAX_BYTES too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=PROMPT_MAX_BYTES + 1024 * 1024)
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Without collectstatic (a demo, the tests' servers) WhiteNoise finds the files where Django's finders do.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -166,7 +246,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.IsAccountMember"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.BoundedLimitOffsetPagination",  # limit <= 500
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -175,6 +255,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    # Per API token (and per address without one); a throttle whose cache is down lets the request through.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.TokenRateThrottle",
+                                 "accounts.api.throttling.AnonymousRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_RATE", default="3000/minute"),
+                               "anonymous": env.str("API_ANONYMOUS_RATE", default="120/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Centralino API",
@@ -202,6 +287,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 TELEPHONY_BACKEND = env.str("TELEPHONY_BACKEND", default="simulator")
+# Engine URLs (webhook backend) a supervisor types are fetched by the workers: public addresses only, unless the
+# platform runs its engines on a private network (core/netguard.py). Short timeouts: a slow engine must not hold
+# a worker's slot (the timer sweep runs on the same workers).
+ENGINE_URL_ALLOW_PRIVATE = env.bool("ENGINE_URL_ALLOW_PRIVATE", default=False)
+ENGINE_URL_ALLOWED_HOSTS = env.list("ENGINE_URL_ALLOWED_HOSTS", default=[])
+ENGINE_CONNECT_TIMEOUT = env.float("ENGINE_CONNECT_TIMEOUT", default=1.0)
+ENGINE_READ_TIMEOUT = env.float("ENGINE_READ_TIMEOUT", default=2.0)
 
 # Timers are database timestamps swept every second (never Celery ETAs: Redis redelivery runs those twice).
 CELERY_BEAT_SCHEDULE = {

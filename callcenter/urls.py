@@ -1,11 +1,11 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from routing.media import prompt_audio
 from telephony.simulator.web import admin_test_call_view, console_test_call
 
 urlpatterns = [
@@ -21,5 +21,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("favicon.ico", RedirectView.as_view(url=static_url("core/favicon.svg"), permanent=True)),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Prompt audio, always with an audio Content-Type (routing/media.py); a proxy may serve MEDIA_ROOT instead, by
+# extension (the names are the server's, with the audio extension of their content).
+urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/prompts/<path:name>", prompt_audio, name="prompt-audio")]

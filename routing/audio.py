@@ -17,6 +17,10 @@ from mutagen.wave import WAVE
 
 from .choices import AudioFormat
 
+# How a prompt of each format is stored and served: its file extension and its Content-Type.
+AUDIO_EXTENSIONS = {AudioFormat.WAV: "wav", AudioFormat.MP3: "mp3", AudioFormat.OGG: "ogg"}
+AUDIO_CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
+
 
 @dataclass(frozen=True)
 class AudioInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,14 +13,26 @@ from django.utils.translation import gettext_lazy as _
 
 from core.validators import validate_e164, validate_number_prefix
 
-from .audio import inspect_audio
+from .audio import AUDIO_EXTENSIONS, inspect_audio, sniff_format
 from .choices import CodeUnavailableAction, Criterion, MinutesPeriod, NumberPurpose, OverflowAction, PromptKind, Weekday
 
 SKILL_MIN, SKILL_MAX = 1, 10
 
 
 def prompt_upload_to(instance: Prompt, filename: str) -> str:
-    return f"prompts/{instance.account_id}/{filename}"
+    """A name the server chooses, with the extension of the audio the content is: never the uploader's name
+    (`evil.html` was stored and served as text/html). The format is sniffed from the bytes themselves."""
+    try:
+        upload = instance.audio.file  # an upload (admin form, API): its bytes decide
+    except ValueError:  # code saving bytes it made (`audio.save(name, content)`): what it measured, or its name
+        extension = AUDIO_EXTENSIONS.get(instance.audio_format) or filename.rsplit(".", 1)[-1].lower()
+    else:
+        upload.seek(0)
+        extension = AUDIO_EXTENSIONS.get(sniff_format(upload.read(16)), "bin")
+        upload.seek(0)
+    if extension not in AUDIO_EXTENSIONS.values():
+        extension = "bin"
+    return f"prompts/{instance.account_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class Prompt(models.Model):

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$1
 shift
-"$PY" manage.py makemigrations --check --dry-run
+DJANGO_SETTINGS_MODULE=callcenter.settings_test "$PY" manage.py makemigrations --check --dry-run
 FAST_PASSWORD_HASHER=1 exec "$PY" -m pytest "$@"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
-import urllib.request
 
 from celery import shared_task
+from django.conf import settings
 
 from accounts.models import Account
+from core import netguard
 from core.clock import now
 
 from . import housekeeping, outbox
@@ -35,19 +37,27 @@ def deliver_commands_task(account_id: int) -> int:
     return push_commands(account)
 
 
-def push_commands(account: Account, timeout: float = 5.0) -> int:
+def push_commands(account: Account) -> int:
+    """POST the pending commands to the account's engine URL, vetted again now (core.netguard): a refused URL,
+    a failure or a slow engine (past ENGINE_CONNECT_TIMEOUT + ENGINE_READ_TIMEOUT) puts them back."""
     commands = outbox.take_pending(account.pk)
     if not commands:
         return 0
     body = json.dumps({"commands": [c.as_dict() for c in commands]}).encode()
-    request = urllib.request.Request(account.engine_url, data=body, method="POST",
-                                     headers=signed_headers(account.slug, account.webhook_secret, body,
-                                                            now().timestamp()))
+    headers = signed_headers(account.slug, account.webhook_secret, body, now().timestamp())
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-    except OSError:
+        status = netguard.post(account.engine_url, body, headers, connect_timeout=settings.ENGINE_CONNECT_TIMEOUT,
+                               read_timeout=settings.ENGINE_READ_TIMEOUT)
+        if status >= 300:
+            raise OSError(f"the engine answered {status}")
+    except netguard.UnsafeURL as exc:
         outbox.record(account.pk, commands, notify=False)
-        log.warning("engine at %s did not take %d commands; kept for retry", account.engine_url, len(commands))
-        raise
+        log.warning("engine URL of account %s refused (%s); %d commands kept for polling", account.pk, exc,
+                    len(commands))
+        return 0
+    except (OSError, http.client.HTTPException) as exc:
+        outbox.record(account.pk, commands, notify=False)
+        log.warning("engine of account %s did not take %d commands (%s); kept for retry", account.pk,
+                    len(commands), exc)
+        raise OSError(str(exc)) from exc
     return len(commands)

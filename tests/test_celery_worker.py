@@ -18,6 +18,7 @@ from acd.legs import RING_GRACE_SECONDS
 from acd.tasks import sweep_timers_task
 from agents import actions
 from agents.models import Operator
+from boards.session import session_data
 from boards.tests.test_consumers import communicator, session_cookie, user_cookie
 from telephony import port
 from tests import factories
@@ -45,7 +46,7 @@ def test_a_sweep_run_by_a_celery_worker_pushes_the_auto_pause_to_console_and_wal
     worker = start_worker(queue)
     try:
         async def scenario():
-            console = communicator("/ws/console/", await asyncio.to_thread(session_cookie, operator_id=op.pk))
+            console = communicator("/ws/console/", await asyncio.to_thread(lambda: session_cookie(**session_data(op))))
             board = communicator("/ws/wallboard/", await asyncio.to_thread(user_cookie, supervisor))
             for comm in (console, board):
                 assert (await comm.connect())[0]

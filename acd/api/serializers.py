@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from rest_framework import serializers
+
+from core.clock import now
 
 from ..models import Call
 
@@ -29,6 +33,9 @@ class TransferSerializer(serializers.Serializer):
         return attrs
 
 
+STATS_MAX_WINDOW_DAYS = 93  # statistics read every call and operator event of the window
+
+
 class StatsQuerySerializer(serializers.Serializer):
     start = serializers.DateTimeField(required=False, help_text="Default: today's midnight (account time).")
     end = serializers.DateTimeField(required=False, help_text="Default: now.")
@@ -36,6 +43,11 @@ class StatsQuerySerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
             raise serializers.ValidationError({"end": "end must be after start."})
+        end = attrs.get("end") or now()
+        start = attrs.get("start") or now() - dt.timedelta(days=1)  # the default, today's midnight, is later
+        if end - start > dt.timedelta(days=STATS_MAX_WINDOW_DAYS):
+            raise serializers.ValidationError(
+                {"start": f"The window is at most {STATS_MAX_WINDOW_DAYS} days; ask for a longer period in parts."})
         return attrs
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.db import IntegrityError
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -17,6 +18,7 @@ from .. import actions
 from ..choices import HangupCause
 from ..clockutil import start_of_day
 from ..filtersets import CallFilterSet
+from ..flows.originate import idempotent_ref
 from ..models import Call
 from ..stats import operator_stats, service_stats
 from .serializers import CallSerializer, OriginateSerializer, StatsQuerySerializer, TransferSerializer
@@ -50,21 +52,47 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(CallSerializer(self.get_queryset().get(pk=call.pk)).data)
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 class OriginateView(APIView):
     """Place a call. The channel is taken first: over the plan's limit the answer is 409 REACH_PLAN_LIMIT
-    and nothing is dialled."""
+    and nothing is dialled. With an `Idempotency-Key` header, a retry with the same key (after a timeout, a
+    lost answer) dials nothing more and gets the first request's call again."""
 
-    @extend_schema(request=OriginateSerializer, responses={201: CallSerializer, 409: OpenApiResponse(
+    @staticmethod
+    def _placed_for(account_id: int, key: str) -> Call | None:
+        if not key:
+            return None
+        return (Call.objects.select_related("service", "operator")
+                .filter(account_id=account_id, engine_ref=idempotent_ref(key)).first())
+
+    @extend_schema(request=OriginateSerializer, parameters=[OpenApiParameter(
+        IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=False,
+        description="A client's unique key for this call (at most 200 characters): a retry with the same key "
+                    "places no second call and answers with the first.")],
+        responses={201: CallSerializer, 409: OpenApiResponse(
         description='{"code": "REACH_PLAN_LIMIT", "detail": ..., "call": {...}}')})
     def post(self, request: Request) -> Response:
         body = OriginateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            call = actions.originate_call(request_account(request).pk, body.validated_data["destination"],
-                                  direction=body.validated_data["direction"],
-                                  caller_id=body.validated_data["caller_id"], amd=body.validated_data["amd"])
-        except DjangoValidationError as exc:
-            raise ValidationError({"destination": exc.messages}) from exc
+        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        if len(key) > 200 or not key.isprintable():
+            raise ValidationError({IDEMPOTENCY_HEADER: ["At most 200 printable characters."]})
+        account = request_account(request)
+        call = self._placed_for(account.pk, key)
+        if call is None:
+            try:
+                call = actions.originate_call(account.pk, body.validated_data["destination"],
+                                              direction=body.validated_data["direction"],
+                                              caller_id=body.validated_data["caller_id"],
+                                              amd=body.validated_data["amd"], idempotency_key=key)
+            except DjangoValidationError as exc:
+                raise ValidationError({"destination": exc.messages}) from exc
+            except IntegrityError:
+                call = self._placed_for(account.pk, key)  # a concurrent retry with the same key won
+                if call is None:
+                    raise
         data = CallSerializer(call).data
         if call.end_cause == HangupCause.REACH_PLAN_LIMIT:
             return Response({"code": HangupCause.REACH_PLAN_LIMIT.value,

@@ -6,6 +6,7 @@ REACH_PLAN_LIMIT, recorded, and no Originate command leaves.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from budget import actions as budget
@@ -19,14 +20,23 @@ from ..unit import unit_of_work
 ORIGINATE_TIMEOUT_SECONDS = 30
 
 
+def idempotent_ref(idempotency_key: str) -> str:
+    """The engine id of the call placed for a client's Idempotency-Key: the same key, the same id, and the
+    account's unique (account, engine_ref) index lets only one such call ever exist (so one dial)."""
+    return "orig-key-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:48]
+
+
 def originate_call(account_id: int, destination: str, *, direction: str = Direction.OUTBOUND,
-                   caller_id: str = "", amd: bool = False) -> Call:
-    """Returns the call record; a refused one has outcome REJECTED and end cause REACH_PLAN_LIMIT."""
+                   caller_id: str = "", amd: bool = False, idempotency_key: str = "") -> Call:
+    """Returns the call record; a refused one has outcome REJECTED and end cause REACH_PLAN_LIMIT. With an
+    idempotency key a second call for the same key fails on the unique index (IntegrityError), dialling
+    nothing: the caller then answers with the first one."""
     if direction not in Direction.values or direction == Direction.INBOUND:
         raise ValueError(f"an originated call is outbound, internal or system, not {direction!r}")
     target = destination if direction == Direction.INTERNAL else normalize_e164(destination)
     with unit_of_work(account_id) as work:
-        call = Call.objects.create(account_id=account_id, engine_ref=f"orig-{uuid.uuid4().hex}",
+        call = Call.objects.create(account_id=account_id, engine_ref=idempotent_ref(idempotency_key) if idempotency_key
+                                   else f"orig-{uuid.uuid4().hex}",
                                    direction=direction, caller=caller_id, dialed=target, arrived_at=work.at)
         work.log(call, CallEventKind.ARRIVED, direction=direction, dialed=target)
         if budget.acquire(call, direction) is not None:

@@ -7,6 +7,7 @@ The operator calls the account's login number and types CODE*PIN*ACTION (1 login
 from __future__ import annotations
 
 from agents import actions as presence
+from agents import lockout
 from agents.choices import Via
 from agents.models import Operator
 from core.errors import ActionError
@@ -44,8 +45,15 @@ def finish_phone_login(call: Call, digits: str, work: Work) -> None:
     parts = digits.strip("#").split("*")
     if len(parts) == 3 and parts[0].isdigit() and parts[2] in PHONE_ACTIONS:
         code, pin, action = parts
-        op = Operator.objects.filter(account_id=call.account_id, code=int(code), is_active=True).first()
-        if op is not None and op.check_pin(pin):
+        op = (Operator.objects.filter(account_id=call.account_id, code=int(code), is_active=True).first()
+              if len(code) <= 9 else None)
+        # A locked PIN is refused without checking it; every other answer costs one hash (no timing oracle).
+        if op is None or lockout.pin_locked(op.pk):
+            lockout.burn_a_hash(pin)
+        elif not op.check_pin(pin):
+            lockout.pin_failed(op.pk)
+        else:
+            lockout.pin_succeeded(op.pk)
             try:
                 PHONE_ACTIONS[action](op.pk, via=Via.PHONE)
                 result = PROMPT_OK

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 
 from agents import actions
+from boards.session import session_data
 from callcenter.asgi import application
 from core.events import publisher
 from tests import factories
@@ -55,8 +56,8 @@ def test_anonymous_and_foreign_origin_are_refused():
         connected, _ = await board.connect()
         assert not connected
         op = await asyncio.to_thread(lambda: factories.make_operator(factories.make_account()))
-        forged_origin = communicator("/ws/console/", await asyncio.to_thread(session_cookie, operator_id=op.pk),
-                                     origin="http://evil.example")
+        cookie = await asyncio.to_thread(lambda: session_cookie(**session_data(op)))
+        forged_origin = communicator("/ws/console/", cookie, origin="http://evil.example")
         connected, _ = await forged_origin.connect()
         assert not connected
 
@@ -67,7 +68,7 @@ def test_console_gets_snapshot_then_numbered_events_and_resnapshot_on_request():
     account = factories.make_account()
     op = factories.make_operator(account)
     reason = factories.make_pause_reason(account, "Lunch")
-    cookie = session_cookie(operator_id=op.pk)
+    cookie = session_cookie(**session_data(op))
 
     async def scenario():
         comm = communicator("/ws/console/", cookie)
@@ -97,7 +98,7 @@ def test_console_gets_snapshot_then_numbered_events_and_resnapshot_on_request():
 def test_operator_never_receives_another_accounts_events_and_forged_subscription_is_refused():
     a, b = factories.make_account(), factories.make_account()
     op_a, op_b = factories.make_operator(a), factories.make_operator(b)
-    cookie = session_cookie(operator_id=op_a.pk)
+    cookie = session_cookie(**session_data(op_a))
 
     async def scenario():
         comm = communicator("/ws/console/", cookie)

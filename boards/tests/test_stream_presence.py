@@ -21,6 +21,7 @@ from telephony import port
 from tests import factories
 from tests.api import client_for
 
+from ..session import session_data
 from .verify import verify_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +45,7 @@ def operator_events(verified, op) -> list[dict]:
 def console_client(op: Operator) -> Client:
     client = Client()
     session = client.session
-    session["operator_id"] = op.pk
+    session.update(session_data(op))
     session.save()
     return client
 

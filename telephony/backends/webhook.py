@@ -7,6 +7,7 @@ POST /api/v1/telephony/commands/.
 
 from __future__ import annotations
 
+from core.tasks import enqueue
 from telephony.tasks import deliver_commands_task
 
 
@@ -14,4 +15,5 @@ class WebhookBackend:
     name = "webhook"
 
     def notify_pending(self, account_id: int) -> None:
-        deliver_commands_task.delay(account_id)
+        # Runs after the commit: a broker that is down must not fail the request (the commands stay pending).
+        enqueue(deliver_commands_task, account_id)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.hashers import make_password
+from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from accounts.models import Account
+from accounts.models import Account, ApiToken
 from agents.models import Operator
 from billing.defaults import ensure_default_plans
 from billing.models import Plan
@@ -25,8 +26,13 @@ def build_account(scenario: Scenario, *, simulation: bool) -> Account:
     spec = scenario.account
     existing = Account.objects.filter(slug=spec["slug"]).first() if spec.get("slug") else None
     if existing is not None:
-        # A named scenario account is reused (the demo floor plays on the demo account, next to the people
-        # who try it): what the scenario describes is added to it once, what the account has is kept.
+        # A named scenario account is reused, but never a real account (operators who sign in with passwords,
+        # API tokens) unless the scenario says it plays beside people on purpose (the demo floor, on the demo
+        # account, so its supervisor watches it) and the server runs in demo mode (DEBUG): never in production.
+        if _is_real(existing) and not (spec.get("shares_account_with_people") and settings.DEBUG):
+            raise ValidationError(f"account.slug: {existing.slug!r} is a real account, not a simulation; "
+                                  "a scenario runs only on an account of its own (choose another slug)")
+        # What the scenario describes is added to it once, what the account has is kept.
         _check_numbers(scenario, existing)
         _build_parts(existing, scenario)
         return existing
@@ -41,6 +47,12 @@ def build_account(scenario: Scenario, *, simulation: bool) -> Account:
         extra_channels=int(spec.get("extra_channels", 0)) if plan.extra_channels_allowed else 0)
     _build_parts(account, scenario)
     return account
+
+
+def _is_real(account: Account) -> bool:
+    """People use this account: an operator signs in with a password, or an integrator holds a token."""
+    return (Operator.objects.filter(account=account).exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX).exists()
+            or ApiToken.objects.filter(account=account).exists())
 
 
 def _check_numbers(scenario: Scenario, account: Account | None) -> None:

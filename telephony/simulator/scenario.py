@@ -246,7 +246,13 @@ def load(path: str | Path) -> Scenario:
     if not path.exists():
         raise ScenarioError(f"{path}: no such scenario file")
     try:
-        doc = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8") from exc
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read: {exc.strerror}") from exc
+    try:
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from exc
     return parse(doc, source=path.name)

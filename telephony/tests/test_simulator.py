@@ -99,7 +99,8 @@ def test_a_named_account_outlives_its_runs_without_mixing_them_up():
 def test_simulate_command_writes_the_report(tmp_path):
     report = tmp_path / "out.json"
 
-    env = {"DATABASE_URL": test_db_url(), "REDIS_URL": settings.REDIS_URL, "PATH": "/usr/bin:/bin"}
+    env = {"DATABASE_URL": test_db_url(), "REDIS_URL": settings.REDIS_URL, "PATH": "/usr/bin:/bin",
+           "DJANGO_SETTINGS_MODULE": "callcenter.settings_test"}
     result = subprocess.run([sys.executable, "manage.py", "simulate", str(SCENARIOS / "office-3.yaml"), "--hours",
                              "0.5", "--seed", "2", "--quiet", "--report", str(report)], cwd=settings.BASE_DIR,
                             env=env, capture_output=True, text=True, timeout=300)

@@ -130,7 +130,8 @@ class Engine(BaseHTTPRequestHandler):
         pass
 
 
-def test_commands_are_pushed_signed_to_the_engine_url(floor):
+def test_commands_are_pushed_signed_to_the_engine_url(floor, settings):
+    settings.ENGINE_URL_ALLOW_PRIVATE = True  # the platform's engines on its own network (here: this machine)
     account, _op, number = floor
     server = HTTPServer(("127.0.0.1", 0), Engine)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

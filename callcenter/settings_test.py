@@ -1,0 +1,14 @@
+"""The test run's settings: production's (`callcenter.settings`), on a development machine's footing.
+
+DEBUG is off unless asked and SECRET_KEY is then required, so the tests ask: DEBUG=true (the servers and
+workers the tests start inherit it and serve static files as under `make run`; pytest-django still runs each
+test with DEBUG off) and a throw-away key. Values already in the environment win: the deploy-check test runs
+`manage.py check --deploy` with production's values instead (tests/test_deploy.py).
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret-" + "t" * 40)
+
+from callcenter.settings import *  # noqa: F403
