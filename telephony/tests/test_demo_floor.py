@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from accounts.models import Account
 from agents import actions as presence
@@ -17,7 +17,8 @@ from telephony.simulator.scenario import load
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_supervisor_supervises_the_simulated_floor(clock):
+def test_the_demo_supervisor_supervises_the_simulated_floor(clock, settings):
+    settings.DEBUG = True  # demo mode: the only mode in which a scenario may play beside people
     load_demo()
     scenario = load(settings.BASE_DIR / "scenarios" / "demo.yaml")
     floor = build_account(scenario, simulation=False)
@@ -37,3 +38,13 @@ def test_the_demo_supervisor_supervises_the_simulated_floor(clock):
     mario.refresh_from_db()
     assert mario.state == "available"
     assert {op.login for op, _g in engine._simulated_operators()} == {f"agente{i}" for i in range(1, 7)}
+
+
+def test_outside_demo_mode_the_floor_never_plays_on_the_peoples_account(settings):
+    settings.DEBUG = True
+    load_demo()
+    settings.DEBUG = False  # production: the scenario's own word is not enough
+    scenario = load(settings.BASE_DIR / "scenarios" / "demo.yaml")
+    with pytest.raises(ValidationError, match="is a real account"):
+        build_account(scenario, simulation=False)
+    assert not Operator.objects.filter(account__slug="demo", login="agente1").exists()
