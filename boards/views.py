@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.scoping import user_account
+from acd.choices import Outcome
 from acd.models import Call
 from acd.screen import caller_history
 from agents import actions
-from agents.choices import PauseSource, Via
+from agents.choices import OperatorState, PauseSource, Via
 from agents.models import Operator
 from core.errors import ActionError
 
 from .forms import OperatorLoginForm
+from .scoping import board_account, board_choices
 
 SESSION_KEY = "operator_id"
+
+
+def _signed_in(request: HttpRequest) -> Operator | None:
+    operator_id = request.session.get(SESSION_KEY)
+    if not operator_id:
+        return None
+    return Operator.objects.select_related("account").filter(pk=operator_id, is_active=True).first()
 
 
 def console_login(request: HttpRequest) -> HttpResponse:
@@ -32,83 +44,132 @@ def console_login(request: HttpRequest) -> HttpResponse:
 
 
 def console_logout(request: HttpRequest) -> HttpResponse:
-    request.session.pop(SESSION_KEY, None)
-    return redirect("console-login")
+    """Signing out asks whether to log off too: an operator still logged in keeps receiving calls (on their
+    phone), one who leaves should not. GET shows the question; POST does what was chosen."""
+    op = _signed_in(request)
+    if op is None:
+        request.session.pop(SESSION_KEY, None)
+        return redirect("console-login")
+    error = ""
+    if request.method == "POST":
+        choice = request.POST.get("choice")
+        if choice in ("logoff", "stay") or op.state == OperatorState.LOGGED_OUT:
+            try:
+                actions.console_signed_out(op.pk, log_off=choice != "stay")
+            except ActionError as exc:
+                error = exc.message
+            else:
+                request.session.pop(SESSION_KEY, None)
+                return redirect("console-login")
+        else:
+            error = _("Choose whether to log off.")
+    return render(request, "boards/console_logout.html", {"operator": op, "error": error},
+                  status=409 if error and request.method == "POST" else 200)
 
 
 def console(request: HttpRequest) -> HttpResponse:
-    operator_id = request.session.get(SESSION_KEY)
-    if not operator_id:
+    op = _signed_in(request)
+    if op is None:
         return redirect("console-login")
-    operator = Operator.objects.select_related("account").get(pk=operator_id)
-    return render(request, "boards/console.html", {"operator": operator})
+    return render(request, "boards/console.html", {"operator": op})
 
 
 def _body(request: HttpRequest) -> dict:
     try:
-        return json.loads(request.body or b"{}")
+        body = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
         return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _reason_id(body: dict) -> int | None:
+    """The chosen pause reason's id; a value that is not one answers 400 (ValueError)."""
+    reason = body.get("reason")
+    if reason in (None, ""):
+        return None
+    return int(reason)
+
+
+def _error(exc: ActionError) -> JsonResponse:
+    return JsonResponse(exc.as_dict(), status=exc.http_status)
 
 
 @require_POST
 def console_action(request: HttpRequest) -> JsonResponse:
-    operator_id = request.session.get(SESSION_KEY)
-    if not operator_id:
-        return JsonResponse({"detail": "Sign in first."}, status=401)
+    op = _signed_in(request)
+    if op is None:
+        return JsonResponse({"detail": _("Sign in first.")}, status=401)
     body = _body(request)
     name = body.get("action")
     try:
         if name == "login":
-            op = actions.login_operator(operator_id, via=Via.CONSOLE)
+            result = actions.login_operator(op.pk, via=Via.CONSOLE)
         elif name == "pause":
-            reason = body.get("reason")
-            op = actions.pause_operator(operator_id, reason_id=int(reason) if reason else None,
-                                        source=PauseSource.OPERATOR, via=Via.CONSOLE)
+            result = actions.pause_operator(op.pk, reason_id=_reason_id(body), source=PauseSource.OPERATOR,
+                                            via=Via.CONSOLE)
         elif name == "resume":
-            op = actions.resume_operator(operator_id, via=Via.CONSOLE)
+            result = actions.resume_operator(op.pk, via=Via.CONSOLE)
         elif name == "logoff":
-            op = actions.logoff_operator(operator_id, via=Via.CONSOLE)
+            result = actions.logoff_operator(op.pk, via=Via.CONSOLE)
         else:
-            return JsonResponse({"detail": "Unknown action.", "field": "action"}, status=400)
+            return JsonResponse({"detail": _("Unknown action."), "field": "action"}, status=400)
+    except ValueError:
+        return JsonResponse({"detail": _("Choose a pause reason from the list."), "field": "reason"}, status=400)
     except ActionError as exc:
-        return JsonResponse({"code": exc.code, "detail": exc.message}, status=exc.http_status)
-    return JsonResponse(actions.operator_snapshot(op))
+        return _error(exc)
+    return JsonResponse(actions.operator_snapshot(result))
 
 
 def console_caller_history(request: HttpRequest, call_id: int) -> JsonResponse:
-    """The caller's previous calls for the card the console shows: only for a call offered to this operator."""
-    operator_id = request.session.get(SESSION_KEY)
-    if not operator_id:
-        return JsonResponse({"detail": "Sign in first."}, status=401)
-    call = Call.objects.filter(pk=call_id, offers__operator_id=operator_id).first()
+    """The caller's previous calls for the card the console shows: only for a call offered to this operator,
+    with the time in the account's time zone and the outcome in the operator's language."""
+    op = _signed_in(request)
+    if op is None:
+        return JsonResponse({"detail": _("Sign in first.")}, status=401)
+    call = Call.objects.filter(pk=call_id, offers__operator_id=op.pk).first()
     if call is None:
-        return JsonResponse({"detail": "No such call was offered to you."}, status=404)
-    return JsonResponse({"previous_calls": caller_history(call)})
+        return JsonResponse({"detail": _("No such call was offered to you.")}, status=404)
+    zone = zoneinfo.ZoneInfo(op.account.timezone)
+    previous = []
+    for row in caller_history(call):
+        at = timezone.localtime(dt.datetime.fromisoformat(row["at"]), zone)
+        label = Outcome(row["outcome"]).label if row["outcome"] in Outcome.values else (row["outcome"] or "")
+        previous.append({**row, "at_display": formats.date_format(at, "SHORT_DATETIME_FORMAT"),
+                         "outcome_label": str(label)})
+    return JsonResponse({"previous_calls": previous})
 
 
 @staff_member_required
 def wallboard(request: HttpRequest) -> HttpResponse:
-    account = user_account(request.user)
-    return render(request, "boards/wallboard.html", {"account": account})
+    account = board_account(request.user, request.GET.get("account"))
+    return render(request, "boards/wallboard.html", {"account": account, "choices": board_choices(request.user)})
 
 
 @require_POST
 @staff_member_required
 def wallboard_action(request: HttpRequest) -> JsonResponse:
-    """A supervisor pauses or logs off an operator of their own account."""
-    account = user_account(request.user)
+    """A supervisor pauses (with a reason from the account's list), resumes or logs off an operator of the
+    account the board shows. The operator's console says who paused."""
     body = _body(request)
-    op = Operator.objects.filter(pk=body.get("operator"), account=account).first() if account else None
+    account = board_account(request.user, body.get("account"))
+    op = Operator.objects.filter(pk=body.get("operator"), account=account).first() \
+        if account and str(body.get("operator", "")).isdigit() else None
     if op is None:
-        return JsonResponse({"detail": "No such operator.", "field": "operator"}, status=404)
+        return JsonResponse({"detail": _("No such operator."), "field": "operator"}, status=404)
+    name = body.get("action")
     try:
-        if body.get("action") == "pause":
-            result = actions.pause_operator(op.pk, source=PauseSource.SUPERVISOR, via=Via.CONSOLE)
-        elif body.get("action") == "logoff":
+        if name == "pause":
+            who = request.user.get_full_name() or request.user.get_username()
+            result = actions.pause_operator(op.pk, reason_id=_reason_id(body), source=PauseSource.SUPERVISOR,
+                                            via=Via.CONSOLE, by=who)
+        elif name == "resume":
+            result = actions.resume_operator(op.pk, via=Via.CONSOLE)
+        elif name == "logoff":
             result = actions.logoff_operator(op.pk, via=Via.CONSOLE)
         else:
-            return JsonResponse({"detail": "Unknown action.", "field": "action"}, status=400)
+            return JsonResponse({"detail": _("Unknown action."), "field": "action"}, status=400)
+    except ValueError:
+        return JsonResponse({"detail": _("Choose a pause reason from the list."), "field": "reason"}, status=400)
     except ActionError as exc:
-        return JsonResponse({"code": exc.code, "detail": exc.message}, status=exc.http_status)
+        return _error(exc)
     return JsonResponse(actions.operator_snapshot(result))

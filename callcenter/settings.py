@@ -206,5 +206,10 @@ CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "billing.tasks.recon
 TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", default=72)
 CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks.purge_port_records_task",
                                                         "schedule": 3600.0, "options": {"expires": 1800}}
+# An operator whose last console closes is logged off after this many seconds (0: never), so calls do not
+# ring a console nobody has open; a console reconnecting within it cancels the log-off.
+CONSOLE_LOGOFF_GRACE_SECONDS = env.int("CONSOLE_LOGOFF_GRACE_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["agents-logoff-unattended-consoles"] = {
+    "task": "agents.tasks.logoff_unattended_consoles_task", "schedule": 5.0, "options": {"expires": 10}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}
