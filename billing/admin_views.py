@@ -56,6 +56,7 @@ def chart_data(doc: dict[str, Any], zone: zoneinfo.ZoneInfo, step: int) -> dict[
         "text": {
             "most": _("Most concurrent calls"), "average": _("Average concurrent calls"),
             "limit": _("Plan limit (%(n)d)") % {"n": doc["limit"]}, "refused": _("Calls refused"),
+            "limit_above": _("Plan limit (%(n)d, above this scale)") % {"n": doc["limit"]},
             "y": _("Concurrent calls"),
             "x": _("Time (%(zone)s)") % {"zone": str(zone)},
         },
