@@ -6,11 +6,13 @@ import datetime as dt
 import json
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from acd.choices import Outcome
@@ -63,8 +65,23 @@ def console_logout(request: HttpRequest) -> HttpResponse:
                 return redirect("console-login")
         else:
             error = _("Choose whether to log off.")
-    return render(request, "boards/console_logout.html", {"operator": op, "error": error},
+    return render(request, "boards/console_logout.html", {"operator": op, "error": error, "grace": _grace_text()},
                   status=409 if error and request.method == "POST" else 200)
+
+
+def _grace_text() -> str:
+    """What happens to an operator who closes the console without choosing (empty when nothing does)."""
+    seconds = settings.CONSOLE_LOGOFF_GRACE_SECONDS
+    if seconds <= 0:
+        return ""
+    if seconds % 60 == 0:
+        n = seconds // 60
+        return ngettext("If you close the console without choosing, you are logged off after %(n)d minute.",
+                        "If you close the console without choosing, you are logged off after %(n)d minutes.",
+                        n) % {"n": n}
+    return ngettext("If you close the console without choosing, you are logged off after %(n)d second.",
+                    "If you close the console without choosing, you are logged off after %(n)d seconds.",
+                    seconds) % {"n": seconds}
 
 
 def console(request: HttpRequest) -> HttpResponse:

@@ -167,6 +167,9 @@ def test_signing_out_asks_and_does_what_was_chosen(anna, clock):
     session.save()
     page = client.get(reverse("console-logout")).content.decode()
     assert "still logged in" in page and 'value="logoff"' in page and 'value="stay"' in page
+    assert "you are logged off after 2 minutes." in page
+    italian = client.get(reverse("console-logout"), HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert "Scollegati ed esci" in italian and "vieni scollegato dopo 2 minuti." in italian
     assert client.post(reverse("console-logout"), {}).status_code == 409  # no choice made: asked again
     assert client.get(reverse("console")).status_code == 200  # still signed in
     # "Sign out but stay logged in": calls keep ringing the phone, and no log-off follows.
