@@ -6,18 +6,20 @@ The transition table is the operator state machine; an illegal change raises
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from core.clock import now
-from core.errors import ActionError, IllegalTransition
+from core.errors import ActionError, IllegalTransition, MissingInput
 from core.events import account_group, operator_group, send_event_on_commit
 from core.pipeline import DeferredWrites
 
 from .choices import OperatorState, PauseSource, Via
-from .models import Operator, OperatorEvent, PauseReason
+from .models import ConsolePresence, Operator, OperatorEvent, PauseReason
 from .signals import operator_available
 
 S = OperatorState
@@ -45,6 +47,7 @@ def operator_snapshot(op: Operator) -> dict[str, Any]:
         "since": op.state_changed_at.isoformat() if op.state_changed_at else None,
         "pause_source": op.pause_source or None,
         "pause_reason": op.pause_reason.name if op.pause_reason_id and op.pause_reason else None,
+        "paused_by": op.paused_by or None,
         "no_answer_streak": op.no_answer_streak,
         "wrapup_until": op.wrapup_until.isoformat() if op.wrapup_until else None,
         "version": op.version,
@@ -60,7 +63,7 @@ def lock_operator(operator_id: int) -> Operator:
 
 
 def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = "",
-                      pause_source: str = "", pause_reason: PauseReason | None = None,
+                      pause_source: str = "", pause_reason: PauseReason | None = None, by: str = "",
                       call_id: int | None = None, writes: DeferredWrites | None = None) -> Operator:
     """Move an operator whose row this transaction already holds locked (and read under that lock). Callers:
     the actions below and the ACD.
@@ -83,9 +86,11 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
     if to_state == S.PAUSED:
         op.pause_source = pause_source or PauseSource.OPERATOR
         op.pause_reason = pause_reason
+        op.paused_by = by if op.pause_source == PauseSource.SUPERVISOR else ""
     else:
         op.pause_source = ""
         op.pause_reason = None
+        op.paused_by = ""
     if to_state == S.AVAILABLE:
         op.available_since = at
     elif from_state == S.AVAILABLE:
@@ -97,12 +102,12 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
     if to_state != S.AVAILABLE:
         op.backoff_until = None
     op.version += 1
-    fields = ["state", "state_changed_at", "pause_source", "pause_reason", "available_since", "no_answer_streak",
-              "last_call_ended_at", "wrapup_until", "backoff_until", "version"]
+    fields = ["state", "state_changed_at", "pause_source", "pause_reason", "paused_by", "available_since",
+              "no_answer_streak", "last_call_ended_at", "wrapup_until", "backoff_until", "version"]
     entry = OperatorEvent(
         account_id=op.account_id, operator=op, at=at, from_state=from_state, to_state=to_state,
         pause_source=op.pause_source, reason=reason or (pause_reason.name if pause_reason else ""), via=via,
-        call_id=call_id,
+        by=by, call_id=call_id,
     )
     if writes is None:
         op.save(update_fields=fields)
@@ -136,21 +141,32 @@ def _announce_available(op: Operator) -> None:
     transaction.on_commit(lambda: operator_available.send(sender=Operator, operator_id=operator_id))
 
 
+# Where a person pauses on a screen that offers the account's list of reasons: there, an account that keeps
+# a list wants one picked. By phone (DTMF) there is no list to pick from, and the ACD's own pauses carry
+# their cause in `pause_source`.
+REASON_REQUIRED_VIA = frozenset({Via.CONSOLE, Via.API})
+
+
 @transaction.atomic
 def pause_operator(operator_id: int, *, reason_id: int | None = None, source: str = PauseSource.OPERATOR,
-                   via: str = Via.API) -> Operator:
-    """Step 6: not available for a while. The reason comes from the account's own list."""
+                   via: str = Via.API, by: str = "") -> Operator:
+    """Step 6: not available for a while. The reason comes from the account's own list, and is required
+    where the list is offered (REASON_REQUIRED_VIA) if the account has one. `by`: the supervisor's name
+    for a supervisor's pause, which the operator's console shows."""
     op = lock_operator(operator_id)
     reason = None
     if reason_id is not None:
         reason = PauseReason.objects.filter(pk=reason_id, account_id=op.account_id, is_active=True).first()
         if reason is None:
             raise ActionError("unknown_pause_reason", _("This account has no such pause reason."))
+    elif via in REASON_REQUIRED_VIA and source in (PauseSource.OPERATOR, PauseSource.SUPERVISOR) and \
+            PauseReason.objects.filter(account_id=op.account_id, is_active=True).exists():
+        raise MissingInput("pause_reason_required", _("Choose a pause reason."), field="reason")
     if op.state == S.PAUSED:
         raise IllegalTransition("already_paused", _("The operator is already paused."))
     if op.state in (S.ON_CALL, S.RINGING):
         raise IllegalTransition("on_call", _("The operator has a call: pause after it ends."))
-    return transition_locked(op, S.PAUSED, via=via, pause_source=source, pause_reason=reason)
+    return transition_locked(op, S.PAUSED, via=via, pause_source=source, pause_reason=reason, by=by)
 
 
 @transaction.atomic
@@ -172,3 +188,77 @@ def logoff_operator(operator_id: int, *, via: str = Via.API) -> Operator:
     if op.state in (S.ON_CALL, S.RINGING):
         raise IllegalTransition("on_call", _("The operator has a call: log off after it ends."))
     return transition_locked(op, S.LOGGED_OUT, via=via)
+
+
+# --- the console's open sockets and the log-off after the last one closes ---------------------------------
+# Lock order: a console presence row before its operator's row (the sweep below and the sign-out take both;
+# nothing takes them the other way round).
+
+def _presence_table() -> str:
+    return ConsolePresence._meta.db_table
+
+
+def console_opened(operator_id: int) -> None:
+    """A console socket of the operator connected: one more open, and any pending log-off is cancelled."""
+    table = _presence_table()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (operator_id, sockets, logoff_due_at, detached) VALUES (%s, 1, NULL, false) "
+            f"ON CONFLICT (operator_id) DO UPDATE SET sockets = {table}.sockets + 1, logoff_due_at = NULL, "
+            "detached = false", [operator_id])
+
+
+def console_closed(operator_id: int) -> None:
+    """A console socket closed. If it was the last, the log-off falls due at the end of the grace period
+    (`CONSOLE_LOGOFF_GRACE_SECONDS`; 0 turns it off), unless the operator signed out choosing to stay
+    logged in. One statement: two sockets closing at once cannot both miss being the last."""
+    grace = settings.CONSOLE_LOGOFF_GRACE_SECONDS
+    due = now() + dt.timedelta(seconds=grace) if grace > 0 else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_presence_table()} SET sockets = GREATEST(sockets - 1, 0), "
+            "logoff_due_at = CASE WHEN sockets <= 1 AND NOT detached THEN %s ELSE logoff_due_at END "
+            "WHERE operator_id = %s", [due, operator_id])
+
+
+@transaction.atomic
+def console_signed_out(operator_id: int, *, log_off: bool) -> Operator | None:
+    """The operator signs out of the console: logging off as well (no more calls) or staying logged in
+    (calls keep ringing their phone), in which case no log-off follows the console's closing."""
+    ConsolePresence.objects.update_or_create(operator_id=operator_id,
+                                             defaults={"logoff_due_at": None, "detached": not log_off})
+    if not log_off:
+        return None
+    op = lock_operator(operator_id)
+    if op.state == S.LOGGED_OUT:
+        return op
+    return logoff_operator(operator_id, via=Via.CONSOLE)
+
+
+def logoff_unattended_consoles(limit: int = 200) -> int:
+    """Log off the operators whose last console closed more than the grace period ago (Celery beat, every
+    few seconds). Each in its own transaction, under the presence row's lock, re-checked there: a sweep run
+    twice, or a console reconnecting meanwhile, logs nobody off twice or wrongly. An operator on a call
+    stays due and is logged off by a later sweep, once the call has ended."""
+    due = list(ConsolePresence.objects.filter(logoff_due_at__lte=now(), sockets=0)
+               .order_by("logoff_due_at").values_list("operator_id", flat=True)[:limit])
+    done = 0
+    for operator_id in due:
+        done += _logoff_unattended(operator_id)
+    return done
+
+
+@transaction.atomic
+def _logoff_unattended(operator_id: int) -> int:
+    presence = (ConsolePresence.objects.select_for_update(skip_locked=True)
+                .filter(operator_id=operator_id, sockets=0, logoff_due_at__lte=now()).first())
+    if presence is None:  # reconnected, or another sweep has it
+        return 0
+    op = lock_operator(operator_id)
+    if op.state in (S.ON_CALL, S.RINGING):
+        return 0
+    ConsolePresence.objects.filter(pk=operator_id).update(logoff_due_at=None)
+    if op.state == S.LOGGED_OUT:
+        return 0
+    transition_locked(op, S.LOGGED_OUT, via=Via.SYSTEM, reason="console closed")
+    return 1

@@ -33,8 +33,9 @@ class PauseReason(models.Model):
 # Written only by the presence actions (agents.actions.transition_locked) and the ACD's own targeted updates,
 # always under the operator's row lock. An edit of the operator's configuration (admin form, API) leaves them
 # alone: a form loaded before a state change must not write the old state (and version) back.
-PRESENCE_FIELDS = frozenset({"state", "state_changed_at", "pause_reason", "pause_source", "available_since",
-                             "last_call_ended_at", "no_answer_streak", "wrapup_until", "backoff_until", "version"})
+PRESENCE_FIELDS = frozenset({"state", "state_changed_at", "pause_reason", "pause_source", "paused_by",
+                             "available_since", "last_call_ended_at", "no_answer_streak", "wrapup_until",
+                             "backoff_until", "version"})
 
 
 class Operator(models.Model):
@@ -65,6 +66,8 @@ class Operator(models.Model):
     pause_reason = models.ForeignKey(PauseReason, verbose_name=_("pause reason"), null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
     pause_source = models.CharField(_("paused"), max_length=12, choices=PauseSource.choices, blank=True)
+    # Who paused, as the console shows it: the supervisor's name for a supervisor's pause, else empty.
+    paused_by = models.CharField(_("paused by"), max_length=150, blank=True, default="")
     available_since = models.DateTimeField(_("free since"), null=True, blank=True)
     last_call_ended_at = models.DateTimeField(_("last call ended"), null=True, blank=True)
     no_answer_streak = models.PositiveSmallIntegerField(_("unanswered offers in a row"), default=0)
@@ -139,6 +142,7 @@ class OperatorEvent(models.Model):
     to_state = models.CharField(max_length=12, choices=OperatorState.choices)
     pause_source = models.CharField(max_length=12, choices=PauseSource.choices, blank=True)
     reason = models.CharField(_("reason"), max_length=120, blank=True)
+    by = models.CharField(_("by"), max_length=150, blank=True, default="")
     via = models.CharField(max_length=10, choices=Via.choices)
     call_id = models.BigIntegerField(null=True, blank=True)
 
@@ -166,3 +170,29 @@ class PinLockout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator_id}: {self.failures}"
+
+
+class ConsolePresence(models.Model):
+    """Whether an operator's console is open, for the log-off after the last console closes.
+
+    Kept off the operator row (updated on every call): `sockets` is the number of console WebSockets open
+    now, changed by single conditional UPDATEs as they connect and close; when the last one closes,
+    `logoff_due_at` is set to the end of the grace period, a database timestamp the beat sweep
+    (`agents.tasks.logoff_unattended_consoles_task`) acts on. A reconnect clears it. `detached` is the
+    operator's own "sign out but stay logged in" (calls ring their phone): no log-off follows then.
+    """
+
+    operator = models.OneToOneField(Operator, on_delete=models.CASCADE, primary_key=True,
+                                    related_name="console_presence")
+    sockets = models.PositiveIntegerField(default=0)
+    logoff_due_at = models.DateTimeField(null=True, blank=True)
+    detached = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("console presence")
+        verbose_name_plural = _("console presences")
+        indexes = [models.Index(fields=["logoff_due_at"], name="console_logoff_due_idx",
+                                condition=models.Q(logoff_due_at__isnull=False))]
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}: {self.sockets} console(s)"

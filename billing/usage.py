@@ -15,6 +15,9 @@ from collections import Counter
 from typing import Any
 
 from django.db.models import Avg, Q
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account
 from acd.clockutil import start_of_day
@@ -25,6 +28,8 @@ from .erlang import agents_for_service_level, channels_for_blocking
 from .minutes import billable_seconds
 
 SAMPLE_SECONDS = 300
+# Below this many calls in the period the Erlang figures say little: the advisor says so instead.
+MIN_CALLS_FOR_ADVICE = 3
 
 
 def _intervals(account: Account, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -112,23 +117,54 @@ def capacity(account: Account, start: dt.datetime, end: dt.datetime, *, blocking
     refusals = LimitRefusal.objects.filter(account=account, at__gte=start, at__lt=end).count()
     alerts = []
     if refusals:
-        alerts.append(f"{refusals} calls were refused with REACH_PLAN_LIMIT in this period.")
+        alerts.append(ngettext("%(n)d call was refused with REACH_PLAN_LIMIT in this period.",
+                               "%(n)d calls were refused with REACH_PLAN_LIMIT in this period.", refusals)
+                      % {"n": refusals})
     if channels > limit:
-        alerts.append(f"The busiest hour needs {channels} channels; the plan gives {limit}.")
+        alerts.append(ngettext("The busiest hour needs %(n)d channel; the plan gives %(limit)d.",
+                               "The busiest hour needs %(n)d channels; the plan gives %(limit)d.", channels)
+                      % {"n": channels, "limit": limit})
     elif channels >= 0.8 * limit and limit:
-        alerts.append(f"The busiest hour uses {channels} of {limit} channels (80% or more).")
+        alerts.append(_("The busiest hour uses %(n)d of %(limit)d channels (80%% or more).")
+                      % {"n": channels, "limit": limit})
+    enough = traffic > 0 and len(spans) >= MIN_CALLS_FOR_ADVICE
     return {
         "busiest_hour": busiest.isoformat() if busiest else None,
         "traffic_erlangs": traffic,
+        "calls": len(spans),
+        "enough_traffic": enough,
         "channels_needed": channels,
         "blocking_target": blocking,
         "operators_needed": operators,
         "service_level_target": {"share": service_level, "within_seconds": within_seconds},
         "average_handle_seconds": round(handle, 1),
         "channel_limit": limit,
-        "advice": (f"In the busiest hour the account carried {traffic} Erlangs. For at most "
-                   f"{blocking:.0%} of calls refused it needs {channels} concurrent calls (Erlang B); to answer "
-                   f"{service_level:.0%} of calls within {within_seconds:.0f} s it needs {operators} operators "
-                   f"(Erlang C). Rule of thumb: peaks of 5 to 7 simultaneous calls need at least 8 channels."),
+        "advice": _advice(enough, len(spans), traffic, channels, operators, blocking, service_level, within_seconds),
         "alerts": alerts,
     }
+
+
+def _advice(enough: bool, calls: int, traffic: float, channels: int, operators: int, blocking: float,
+            service_level: float, within_seconds: float) -> str:
+    """The advisor in words (the active language): what it measured, what it concludes, and why; with too
+    few calls it says so instead of advising zero channels and operators."""
+    if not enough:
+        return ngettext(
+            "Not enough traffic yet: %(calls)d call in this period. The advisor needs at least %(min)d calls to "
+            "estimate the channels and operators the busiest hour needs.",
+            "Not enough traffic yet: %(calls)d calls in this period. The advisor needs at least %(min)d calls to "
+            "estimate the channels and operators the busiest hour needs.", calls) % {
+            "calls": calls, "min": MIN_CALLS_FOR_ADVICE}
+    erlangs = formats.number_format(traffic, 2)
+    parts = [
+        _("In the busiest hour the account carried %(erlangs)s Erlangs (on average %(erlangs)s calls in progress "
+          "at once).") % {"erlangs": erlangs},
+        ngettext("So that at most %(blocking)s of calls are refused it needs %(n)d concurrent call (Erlang B).",
+                 "So that at most %(blocking)s of calls are refused it needs %(n)d concurrent calls (Erlang B).",
+                 channels) % {"blocking": f"{blocking:.0%}", "n": channels},
+        ngettext("To answer %(share)s of calls within %(within)d s it needs %(n)d operator (Erlang C).",
+                 "To answer %(share)s of calls within %(within)d s it needs %(n)d operators (Erlang C).",
+                 operators) % {"share": f"{service_level:.0%}", "within": within_seconds, "n": operators},
+        _("Rule of thumb: peaks of 5 to 7 simultaneous calls need at least 8 channels."),
+    ]
+    return " ".join(parts)

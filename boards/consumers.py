@@ -12,16 +12,18 @@ import asyncio
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.scoping import user_account
+from agents.actions import console_closed, console_opened
 from core.events import account_group, operator_group
 from core.limits import too_deep
 from core.protocol import PROTOCOL_VERSION, encode
 from core.sequence import claim_stats, current_seq
 
+from .scoping import board_account
 from .session import signed_in_operator
 from .snapshots import console_snapshot, wallboard_snapshot
 
@@ -54,7 +56,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=1011)
             return
         await self.accept()
+        await self.opened()
         await self.send_snapshot(seq)
+
+    async def opened(self) -> None:
+        """Accepted, before the snapshot: what a stream records of an open page."""
 
     async def disconnect(self, code: int) -> None:
         if self.stream:
@@ -111,18 +117,29 @@ class ConsoleConsumer(StreamConsumer):
         self.operator_id = operator.pk
         return operator_group(self.operator_id)
 
+    async def opened(self) -> None:
+        # One more console open (cancels a pending log-off), recorded before the page gets its snapshot.
+        await database_sync_to_async(console_opened)(self.operator_id)
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        if self.stream:  # the last console to close starts the grace period before the log-off
+            await database_sync_to_async(console_closed)(self.operator_id)
+
     def build_snapshot(self) -> dict[str, Any]:
         return console_snapshot(self.operator_id)
 
 
 class WallboardConsumer(StreamConsumer):
-    """One account's floor, for its supervisors (staff users of that account)."""
+    """One account's floor, for its supervisors (staff users of that account), or the account a superuser
+    picked (`?account=<id>`)."""
 
     async def principal(self) -> str | None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_staff:
             return None
-        account = await database_sync_to_async(user_account)(user)
+        requested = parse_qs(self.scope.get("query_string", b"").decode()).get("account", [None])[0]
+        account = await database_sync_to_async(board_account)(user, requested)
         if account is None:
             return None
         self.account_id = account.pk

@@ -28,12 +28,16 @@ def offer_card(operator: Operator) -> dict[str, Any] | None:
     return {**screen_info(offer.call, offer.call.service, offer.created_at), "leg": offer.leg_ref}
 
 
+def pause_reasons(account_id: int) -> list[dict[str, Any]]:
+    """The account's list; when it is not empty a pause from the console or the wallboard must pick one."""
+    return list(PauseReason.objects.filter(account_id=account_id, is_active=True).order_by("name")
+                .values("id", "name"))
+
+
 def console_snapshot(operator_id: int) -> dict[str, Any]:
     op = Operator.objects.select_related("pause_reason", "account").get(pk=operator_id)
     return {"operator": operator_snapshot(op), "offer": offer_card(op),
-            "pause_reasons": list(PauseReason.objects.filter(account_id=op.account_id, is_active=True)
-                                  .order_by("name").values("id", "name")),
-            "account": op.account.name}
+            "pause_reasons": pause_reasons(op.account_id), "account": op.account.name}
 
 
 def wallboard_snapshot(account_id: int) -> dict[str, Any]:
@@ -53,5 +57,6 @@ def wallboard_snapshot(account_id: int) -> dict[str, Any]:
         "operators": rows,
         "channels": {"in_use": budget.in_use(account_id), "limit": account.channel_limit,
                      "refusals_today": LimitRefusal.objects.filter(account_id=account_id, at__gte=today).count()},
+        "pause_reasons": pause_reasons(account_id),
         "at": at.isoformat(),
     }

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.scoping import user_account
+from acd.choices import Outcome
 from acd.models import Call
 from acd.screen import caller_history
 from agents import actions
-from agents.choices import PauseSource, Via
+from agents.choices import OperatorState, PauseSource, Via
 from agents.models import Operator
 from core.errors import ActionError
 
 from .forms import OperatorLoginForm
+from .scoping import board_account, board_choices
 from .session import sign_in, signed_in_operator
 
 MAX_ID = 2**63 - 1
@@ -35,18 +42,51 @@ def console_login(request: HttpRequest) -> HttpResponse:
     return render(request, "boards/console_login.html", {"form": form})
 
 
-@require_POST
 def console_logout(request: HttpRequest) -> HttpResponse:
-    """Sign out: a POST with the CSRF token (a GET, e.g. an <img> on another site, must not sign anyone out)."""
-    request.session.flush()
-    return redirect("console-login")
+    """Signing out asks whether to log off too: an operator still logged in keeps receiving calls (on their
+    phone), one who leaves should not. GET only shows the question (a GET, e.g. an <img> on another site,
+    never signs anyone out); POST, with the CSRF token, does what was chosen."""
+    op = signed_in_operator(request.session)
+    if op is None:
+        request.session.flush()
+        return redirect("console-login")
+    error = ""
+    if request.method == "POST":
+        choice = request.POST.get("choice")
+        if choice in ("logoff", "stay") or op.state == OperatorState.LOGGED_OUT:
+            try:
+                actions.console_signed_out(op.pk, log_off=choice != "stay")
+            except ActionError as exc:
+                error = exc.message
+            else:
+                request.session.flush()
+                return redirect("console-login")
+        else:
+            error = _("Choose whether to log off.")
+    return render(request, "boards/console_logout.html", {"operator": op, "error": error, "grace": _grace_text()},
+                  status=409 if error and request.method == "POST" else 200)
+
+
+def _grace_text() -> str:
+    """What happens to an operator who closes the console without choosing (empty when nothing does)."""
+    seconds = settings.CONSOLE_LOGOFF_GRACE_SECONDS
+    if seconds <= 0:
+        return ""
+    if seconds % 60 == 0:
+        n = seconds // 60
+        return ngettext("If you close the console without choosing, you are logged off after %(n)d minute.",
+                        "If you close the console without choosing, you are logged off after %(n)d minutes.",
+                        n) % {"n": n}
+    return ngettext("If you close the console without choosing, you are logged off after %(n)d second.",
+                    "If you close the console without choosing, you are logged off after %(n)d seconds.",
+                    seconds) % {"n": seconds}
 
 
 def console(request: HttpRequest) -> HttpResponse:
-    operator = signed_in_operator(request.session)
-    if operator is None:
+    op = signed_in_operator(request.session)
+    if op is None:
         return redirect("console-login")
-    return render(request, "boards/console.html", {"operator": operator})
+    return render(request, "boards/console.html", {"operator": op})
 
 
 class BadRequest(Exception):
@@ -85,70 +125,96 @@ def _optional_id(body: dict[str, Any], field: str) -> int | None:
     return number
 
 
+def _reason_id(body: dict[str, Any]) -> int | None:
+    """The chosen pause reason's id (400 when it is not one)."""
+    try:
+        return _optional_id(body, "reason")
+    except BadRequest as exc:
+        raise BadRequest(_("Choose a pause reason from the list."), "reason") from exc
+
+
+def _error(exc: ActionError) -> JsonResponse:
+    return JsonResponse(exc.as_dict(), status=exc.http_status)
+
+
 @require_POST
 def console_action(request: HttpRequest) -> JsonResponse:
-    operator = signed_in_operator(request.session)
-    if operator is None:
-        return JsonResponse({"detail": "Sign in first."}, status=401)
-    operator_id = operator.pk
+    op = signed_in_operator(request.session)
+    if op is None:
+        return JsonResponse({"detail": _("Sign in first.")}, status=401)
     try:
         body = _body(request)
         name = body.get("action")
         if name == "login":
-            op = actions.login_operator(operator_id, via=Via.CONSOLE)
+            result = actions.login_operator(op.pk, via=Via.CONSOLE)
         elif name == "pause":
-            op = actions.pause_operator(operator_id, reason_id=_optional_id(body, "reason"),
-                                        source=PauseSource.OPERATOR, via=Via.CONSOLE)
+            result = actions.pause_operator(op.pk, reason_id=_reason_id(body), source=PauseSource.OPERATOR,
+                                            via=Via.CONSOLE)
         elif name == "resume":
-            op = actions.resume_operator(operator_id, via=Via.CONSOLE)
+            result = actions.resume_operator(op.pk, via=Via.CONSOLE)
         elif name == "logoff":
-            op = actions.logoff_operator(operator_id, via=Via.CONSOLE)
+            result = actions.logoff_operator(op.pk, via=Via.CONSOLE)
         else:
-            return JsonResponse({"detail": "Unknown action.", "field": "action"}, status=400)
+            return JsonResponse({"detail": _("Unknown action."), "field": "action"}, status=400)
     except BadRequest as exc:
         return exc.response()
     except ActionError as exc:
-        return JsonResponse({"code": exc.code, "detail": exc.message}, status=exc.http_status)
-    return JsonResponse(actions.operator_snapshot(op))
+        return _error(exc)
+    return JsonResponse(actions.operator_snapshot(result))
 
 
 def console_caller_history(request: HttpRequest, call_id: int) -> JsonResponse:
-    """The caller's previous calls for the card the console shows: only for a call offered to this operator."""
-    operator = signed_in_operator(request.session)
-    if operator is None:
-        return JsonResponse({"detail": "Sign in first."}, status=401)
-    call = Call.objects.filter(pk=call_id, offers__operator_id=operator.pk).first()
+    """The caller's previous calls for the card the console shows: only for a call offered to this operator,
+    with the time in the account's time zone and the outcome in the operator's language."""
+    op = signed_in_operator(request.session)
+    if op is None:
+        return JsonResponse({"detail": _("Sign in first.")}, status=401)
+    call = Call.objects.filter(pk=call_id, offers__operator_id=op.pk).first()
     if call is None:
-        return JsonResponse({"detail": "No such call was offered to you."}, status=404)
-    return JsonResponse({"previous_calls": caller_history(call)})
+        return JsonResponse({"detail": _("No such call was offered to you.")}, status=404)
+    zone = zoneinfo.ZoneInfo(op.account.timezone)
+    previous = []
+    for row in caller_history(call):
+        at = timezone.localtime(dt.datetime.fromisoformat(row["at"]), zone)
+        label = Outcome(row["outcome"]).label if row["outcome"] in Outcome.values else (row["outcome"] or "")
+        previous.append({**row, "at_display": formats.date_format(at, "SHORT_DATETIME_FORMAT"),
+                         "outcome_label": str(label)})
+    return JsonResponse({"previous_calls": previous})
 
 
 @staff_member_required
 def wallboard(request: HttpRequest) -> HttpResponse:
-    account = user_account(request.user)
-    return render(request, "boards/wallboard.html", {"account": account})
+    account = board_account(request.user, request.GET.get("account"))
+    return render(request, "boards/wallboard.html", {"account": account, "choices": board_choices(request.user)})
 
 
 @require_POST
 @staff_member_required
 def wallboard_action(request: HttpRequest) -> JsonResponse:
-    """A supervisor pauses or logs off an operator of their own account."""
-    account = user_account(request.user)
+    """A supervisor pauses (with a reason from the account's list), resumes or logs off an operator of the
+    account the board shows. The operator's console says who paused."""
     try:
         body = _body(request)
         operator_id = _optional_id(body, "operator")
+        reason_id = _reason_id(body) if body.get("action") == "pause" else None
     except BadRequest as exc:
         return exc.response()
+    account = board_account(request.user, body.get("account"))
     op = Operator.objects.filter(pk=operator_id, account=account).first() if account and operator_id else None
     if op is None:
-        return JsonResponse({"detail": "No such operator.", "field": "operator"}, status=404)
+        return JsonResponse({"detail": _("No such operator."), "field": "operator"}, status=404)
+    name = body.get("action")
     try:
-        if body.get("action") == "pause":
-            result = actions.pause_operator(op.pk, source=PauseSource.SUPERVISOR, via=Via.CONSOLE)
-        elif body.get("action") == "logoff":
+        if name == "pause":
+            who = request.user.get_full_name() or request.user.get_username()
+            result = actions.pause_operator(op.pk, reason_id=reason_id, source=PauseSource.SUPERVISOR,
+                                            via=Via.CONSOLE, by=who)
+        elif name == "resume":
+            result = actions.resume_operator(op.pk, via=Via.CONSOLE)
+        elif name == "logoff":
             result = actions.logoff_operator(op.pk, via=Via.CONSOLE)
         else:
-            return JsonResponse({"detail": "Unknown action.", "field": "action"}, status=400)
+            return JsonResponse({"detail": _("Unknown action."), "field": "action"}, status=400)
     except ActionError as exc:
-        return JsonResponse({"code": exc.code, "detail": exc.message}, status=exc.http_status)
+        return _error(exc)
     return JsonResponse(actions.operator_snapshot(result))

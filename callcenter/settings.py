@@ -320,5 +320,10 @@ CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks
 CELERY_IMPORTS = ["telephony.simulator.tasks"]
 CELERY_BEAT_SCHEDULE["simulator-drive-test-calls"] = {"task": "telephony.simulator.tasks.drive_test_calls_task",
                                                       "schedule": 1.0, "options": {"expires": 5}}
+# An operator whose last console closes is logged off after this many seconds (0: never), so calls do not
+# ring a console nobody has open; a console reconnecting within it cancels the log-off.
+CONSOLE_LOGOFF_GRACE_SECONDS = env.int("CONSOLE_LOGOFF_GRACE_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["agents-logoff-unattended-consoles"] = {
+    "task": "agents.tasks.logoff_unattended_consoles_task", "schedule": 5.0, "options": {"expires": 10}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}

@@ -1,6 +1,8 @@
 """Monthly invoices (idempotent, right amounts, printable) and the usage dashboard agreeing with the API."""
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -83,4 +85,45 @@ def test_usage_dashboard_agrees_with_the_api(starter, switch, client):
     assert [s["max_concurrent"] for s in page.context["doc"]["samples"]] == [s["max_concurrent"] for s in
                                                                              api["samples"]]
     html = page.content.decode()
-    assert '<svg id="usage-chart"' in html and 'id="refusals">2<' in html
+    assert '<canvas id="usage-chart"' in html and 'id="refusals">2<' in html
+    assert "vendor/chart.js/chart.umd.min.js" in html and "cdn" not in html.lower()
+    chart = page.context["chart"]
+    assert chart["max"] == [s["max_concurrent"] for s in page.context["doc"]["samples"]] and chart["limit"] == 3
+    assert "Last 1 day," in html  # not "Last 1 days"
+
+
+def test_usage_page_in_italian_keeps_numbers_out_of_the_locale(starter, switch, client):
+    """Italian writes 0,5 but the chart's data must stay JSON (the old SVG broke on y1="10,0"); the labels are
+    in Rome's time and Italian, the advisor too."""
+    ops = [factories.make_operator(starter) for _ in range(4)]
+    number = factories.make_number(starter, factories.make_service(starter, [(op, 5) for op in ops]))
+    for op in ops:
+        presence.login_operator(op.pk)
+    refs = [switch.incoming(number.number)[0] for _ in range(3)]
+    switch.clock.advance(1800)
+    for ref in refs:
+        switch.hangup(ref)
+    client.force_login(factories.make_supervisor(starter))
+    page = client.get(reverse("admin:accounts_account_usage", args=[starter.pk]), {"days": 1},
+                      HTTP_ACCEPT_LANGUAGE="it")
+    html = page.content.decode()
+    data = json.loads(re.search(r'<script id="usage-data" type="application/json">(.*?)</script>', html).group(1))
+    assert max(data["max"]) == 3 and data["limit"] == 3 and all(isinstance(v, (int, float)) for v in data["avg"])
+    assert data["text"]["y"] == "Chiamate contemporanee" and data["text"]["x"] == "Ora (Europe/Rome)"
+    assert "10:00" in data["labels"]  # 09:00 UTC is 10:00 in Rome
+    assert "Ultimo giorno" in html and "Consulente di capacità" in html
+    assert "Ora di punta" in html and "Erlang B" in html
+
+
+def test_the_advisor_says_when_there_is_not_enough_traffic(starter, client):
+    client.force_login(factories.make_supervisor(starter))
+    page = client.get(reverse("admin:accounts_account_usage", args=[starter.pk]), {"days": "7"})
+    html = page.content.decode()
+    assert "Not enough traffic yet: 0 calls in this period" in html
+    assert "needs 0" not in html and "0 operators" not in html
+    assert 'id="usage-empty"' in html and "Last 7 days" in html
+    assert client.get(reverse("admin:accounts_account_usage", args=[starter.pk]), {"days": "x"}).status_code == 200
+    home = client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:accounts_account_my_usage") in home
+    assert client.get(reverse("admin:accounts_account_my_usage")).url == reverse(
+        "admin:accounts_account_usage", args=[starter.pk])

@@ -82,11 +82,34 @@ def test_api_presence_actions(floor):
     api = client_for(floor.account)
     for verb, state in (("login", "available"), ("pause", "paused"), ("resume", "available"),
                         ("logoff", "logged_out")):
+        body = {"reason": floor.lunch.pk} if verb == "pause" else {}
         with verify_action(floor.account) as verified:
-            answer = api.post(reverse(f"operator-{verb}", args=[floor.giulia.pk]), {}, format="json")
+            answer = api.post(reverse(f"operator-{verb}", args=[floor.giulia.pk]), body, format="json")
         assert answer.status_code == 200, answer.content
         assert answer.json()["version"] == verified.console(floor.giulia.pk)["operator"]["version"]
         assert verified.wallboard(floor.account.pk)["operators"][0]["state"] == state  # Giulia sorts first
+
+
+def test_a_pause_without_a_reason_is_refused_when_the_account_keeps_a_list(floor):
+    """The account has pause reasons: the console, the wallboard and the API must pick one (400, the field
+    named, nothing changed); by phone, where no list is offered, a pause needs none."""
+    actions.login_operator(floor.mario.pk)
+    before = Operator.objects.get(pk=floor.mario.pk).version
+    api = client_for(floor.account).post(reverse("operator-pause", args=[floor.mario.pk]), {}, format="json")
+    assert api.status_code == 400 and api.json()["code"] == "pause_reason_required"
+    assert api.json()["field"] == "reason"
+    console = console_client(floor.mario).post(reverse("console-action"), {"action": "pause"},
+                                               content_type="application/json")
+    assert console.status_code == 400 and console.json()["field"] == "reason"
+    board = Client()
+    board.force_login(factories.make_supervisor(floor.account))
+    refused = board.post(reverse("wallboard-action"), {"operator": floor.mario.pk, "action": "pause"},
+                         content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["code"] == "pause_reason_required"
+    assert Operator.objects.get(pk=floor.mario.pk).version == before
+    with verify_action(floor.account) as verified:
+        actions.pause_operator(floor.mario.pk, via="phone")
+    assert verified.console(floor.mario.pk)["operator"]["state"] == "paused"
 
 
 def test_admin_actions_on_several_operators(floor, admin_client):
@@ -102,16 +125,24 @@ def test_admin_actions_on_several_operators(floor, admin_client):
 def test_supervisor_pauses_and_logs_off_from_the_wallboard(floor):
     actions.login_operator(floor.mario.pk)
     client = Client()
-    client.force_login(factories.make_supervisor(floor.account))
-    for verb, state in (("pause", "paused"), ("logoff", "logged_out")):
+    supervisor = factories.make_supervisor(floor.account)
+    supervisor.first_name, supervisor.last_name = "Ugo", "Bianchi"
+    supervisor.save()
+    client.force_login(supervisor)
+    for verb, state in (("pause", "paused"), ("resume", "available"), ("logoff", "logged_out")):
         with verify_action(floor.account) as verified:
-            answer = client.post(reverse("wallboard-action"), {"operator": floor.mario.pk, "action": verb},
+            answer = client.post(reverse("wallboard-action"), {"operator": floor.mario.pk, "action": verb,
+                                                               "reason": floor.lunch.pk},
                                  content_type="application/json")
         assert answer.status_code == 200, answer.content
         mario = verified.console(floor.mario.pk)["operator"]
         assert mario["state"] == state
-        if state == "paused":
-            assert mario["pause_source"] == "supervisor"
+        if state == "paused":  # the console says who paused, and why
+            assert (mario["pause_source"], mario["paused_by"], mario["pause_reason"]) == (
+                "supervisor", "Ugo Bianchi", "Lunch")
+            assert OperatorEvent.objects.filter(operator=floor.mario, to_state="paused").get().by == "Ugo Bianchi"
+        else:
+            assert mario["paused_by"] is None
 
 
 def test_a_refused_action_publishes_nothing_and_changes_nothing(floor):
@@ -153,7 +184,7 @@ def test_concurrent_changes_of_one_operator_get_distinct_versions_in_commit_orde
         try:
             for _ in range(10):
                 with contextlib.suppress(IllegalTransition):
-                    actions.pause_operator(floor.mario.pk)
+                    actions.pause_operator(floor.mario.pk, reason_id=floor.lunch.pk)
                 with contextlib.suppress(IllegalTransition):
                     actions.resume_operator(floor.mario.pk)
         finally:

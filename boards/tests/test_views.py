@@ -30,8 +30,9 @@ def test_console_sign_in_and_actions(client):
     assert act(action="login").json()["state"] == "available"
     paused = act(action="pause", reason=reason.pk).json()
     assert (paused["state"], paused["pause_reason"]) == ("paused", "Lunch")
-    refused = act(action="pause")
+    refused = act(action="pause", reason=reason.pk)
     assert refused.status_code == 409 and refused.json()["code"] == "already_paused"
+    assert act(action="pause", reason="lunch").json()["field"] == "reason"  # not an id: 400, the field named
     assert act(action="dance").status_code == 400
     assert act(action="resume").json()["state"] == "available"
     assert set(op.events.values_list("via", flat=True)) == {"console"}
@@ -83,3 +84,28 @@ def test_console_asks_for_the_callers_previous_calls_only_for_its_own_offers(cli
     signed_in(client, account, op)
     history = client.get(url).json()["previous_calls"]
     assert [(p["outcome"], p["operator"]) for p in history] == [("answered", op.name)]
+    # Shown as the account's local time (10:00 in Rome for 09:00 UTC), localized, the outcome translated.
+    assert (history[0]["at_display"], history[0]["outcome_label"]) == ("03/02/2026 10 a.m.", "Answered")
+    italian = client.get(url, HTTP_ACCEPT_LANGUAGE="it").json()["previous_calls"][0]
+    assert (italian["at_display"], italian["outcome_label"]) == ("02/03/2026 10:00", "Risposta")
+
+
+def test_a_superuser_picks_the_account_on_the_wallboard(client):
+    from agents.actions import login_operator
+
+    demo = factories.make_account(name="Demo floor", is_simulation=True)
+    op = factories.make_operator(demo)
+    login_operator(op.pk)
+    client.force_login(factories.make_superuser())
+    page = client.get(reverse("wallboard")).content.decode()
+    assert "supervises no account" not in page and 'id="pick-account"' in page and "Demo floor" in page
+    board = client.get(reverse("wallboard"), {"account": demo.pk})
+    assert board.context["account"] == demo
+    post = lambda **body: client.post(reverse("wallboard-action"), body, content_type="application/json")  # noqa: E731
+    assert post(account=demo.pk, operator=op.pk, action="logoff").json()["state"] == "logged_out"
+    # A supervisor gets their own account whatever they ask for, and no picker.
+    mine = factories.make_account()
+    client.force_login(factories.make_supervisor(mine))
+    assert client.get(reverse("wallboard"), {"account": demo.pk}).context["account"] == mine
+    assert 'id="pick-account"' not in client.get(reverse("wallboard")).content.decode()
+    assert post(account=demo.pk, operator=op.pk, action="login").status_code == 404

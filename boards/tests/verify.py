@@ -111,6 +111,9 @@ def _mismatch(what: str, shown: Any, fresh: Any, events: list[Message]) -> str:
 def verify_action(account: Account, *, state_change_expected: bool = True) -> Iterator[Verified]:
     """Run the `with` block's action and check every console of the account and its wallboard."""
     layer = get_channel_layer()
+    # Events of earlier actions still queued in this process's publisher would reach the groups joined below
+    # and pass for this action's (under load a login's event arrived inside the next window): send them first.
+    publisher.flush()
     pages = [Page(operator_group(op_id), StreamClient("console"), lambda op_id=op_id: console_snapshot(op_id))
              for op_id in Operator.objects.filter(account=account).order_by("pk").values_list("pk", flat=True)]
     board = Page(account_group(account.pk), StreamClient("wallboard"), lambda: wallboard_snapshot(account.pk))

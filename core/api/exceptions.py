@@ -17,5 +17,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(as_serializer_error(exc))
     if isinstance(exc, ActionError):
-        return Response({"code": exc.code, "detail": exc.message}, status=exc.http_status)
+        return Response(exc.as_dict(), status=exc.http_status)
     return drf_exception_handler(exc, context)

@@ -25,7 +25,7 @@ from django.db import connection
 from acd import actions
 from acd.models import Call
 from agents import actions as presence
-from agents.models import Operator
+from agents.models import Operator, PauseReason
 from core.clock import ManualClock, SystemClock, use_clock
 from core.errors import ActionError
 from telephony import outbox, port
@@ -256,8 +256,10 @@ class Engine:
     # --- operators -------------------------------------------------------------------------------------
     def _on_break(self, operator: int, group: str) -> None:
         profile = next(g for g in self.scenario.operators if g.prefix == group)
+        # A simulated operator on a break picks a reason as a real one must when the account keeps a list.
+        reason = PauseReason.objects.filter(account_id=self.account_id, is_active=True).order_by("name").first()
         try:
-            presence.pause_operator(operator)
+            presence.pause_operator(operator, reason_id=reason.pk if reason else None)
         except ActionError:  # on a call: try again a little later
             self.after(60, "break", operator=operator, group=group)
             return

@@ -103,8 +103,30 @@ async function post(url, body) {
   if (!r.ok) throw new Error(data.detail || r.statusText);
   return data;
 }
+// A duration as the pages show every one: m:ss, or h:mm:ss from an hour; "–" when there is none.
+function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
 function since(iso) {
   if (!iso) return "";
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  return duration((Date.now() - Date.parse(iso)) / 1000);
+}
+// A translated sentence with {name} placeholders (the template gives the sentence, the data the values):
+// the result is text, for textContent only.
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all));
+}
+// An element with text: every value a user typed reaches the page through textContent, never as HTML.
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("data-")) node.dataset[key.slice(5).replace(/-(\w)/g, (m, c) => c.toUpperCase())] = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
 }

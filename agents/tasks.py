@@ -1,0 +1,17 @@
+"""Celery tasks of presence. Tasks take ids (or nothing) and delegate to actions; running one twice is safe."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import actions
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def logoff_unattended_consoles_task() -> int:
+    """Every few seconds (Celery beat): log off operators whose last console closed a grace period ago.
+
+    The due moment is a database timestamp (`ConsolePresence.logoff_due_at`), never a Celery ETA: a
+    redelivered or overlapping run re-checks each operator under its row lock and does nothing twice.
+    """
+    return actions.logoff_unattended_consoles()
