@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "telephony",
     "acd",
     "boards",
+    "simulator",
 ]
 
 MIDDLEWARE = [
