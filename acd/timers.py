@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q
 
+from accounts.models import Account
 from agents.actions import transition_locked
 from agents.choices import OperatorState, Via
 from agents.models import Operator
@@ -35,10 +37,6 @@ from .overflow import overflow
 from .queue import offer_call
 from .unit import unit_of_work
 from .work import Work
-
-
-def _accounts_filter(account_ids: list[int] | None) -> Q:
-    return Q(account_id__in=account_ids) if account_ids is not None else Q(account__is_simulation=False)
 
 
 def _in_own_transaction(account_id: int, fn: Callable[..., None], *args: int) -> None:
@@ -85,33 +83,24 @@ def _retry_waiting(call_id: int, work: Work) -> None:
 
 
 def sweep(account_ids: list[int] | None = None) -> int:
-    """Run every due timer once; each item in its own short transaction. Returns how many were due."""
-    at = now()
-    scope = _accounts_filter(account_ids)
-    done = 0
-    for offer_id, account_id in Offer.objects.filter(scope, state=OfferState.RINGING, expires_at__lte=at) \
-            .values_list("id", "account_id"):
+    """Run every due timer once; each item in its own short transaction. Returns how many were due.
+
+    What is due comes from one statement; the items then run in a fixed order (offers, overflows,
+    operators, waiting callers), each by id, so a simulation is the same for the same seed."""
+    due = _due(account_ids, now())
+    for offer_id, account_id in due[_OFFER]:
         _in_own_transaction(account_id, _expire_offer, offer_id)
-        done += 1
-    for call_id, account_id in Call.objects.filter(scope, state__in=[CallState.QUEUED, CallState.RINGING],
-                                                   queue_deadline__lte=at).values_list("id", "account_id"):
+    for call_id, account_id in due[_OVERFLOW]:
         _in_own_transaction(account_id, _overflow_due, call_id)
-        done += 1
-    for op_id, account_id in Operator.objects.filter(scope).filter(
-            Q(state=OperatorState.WRAP_UP, wrapup_until__lte=at)
-            | Q(state=OperatorState.AVAILABLE, backoff_until__lte=at)).values_list("id", "account_id"):
+    for op_id, account_id in due[_OPERATOR]:
         _in_own_transaction(account_id, _free_operator, op_id)
-        done += 1
-    for call_id, account_id in _waiting_calls_to_retry(scope, at):
+    for call_id, account_id in due[_RETRY]:
         _in_own_transaction(account_id, _retry_waiting, call_id)
-        done += 1
-    return done
+    return sum(len(items) for items in due.values())
 
 
-def _free_members(at: dt.datetime) -> QuerySet[ServiceMembership]:
-    """Memberships whose operator could take a call right now (as `acd.criteria.free_members` has them)."""
-    return ServiceMembership.objects.filter(operator__state=OperatorState.AVAILABLE, operator__is_active=True) \
-        .filter(Q(operator__backoff_until__isnull=True) | Q(operator__backoff_until__lte=at))
+_OFFER, _OVERFLOW, _OPERATOR, _TARGET, _TAKEABLE, _RETRY = "offer", "overflow", "operator", "target", "takeable", \
+    "retry"
 
 
 def escalation_level(levels: list[int], waited: float, step: float) -> int:
@@ -120,12 +109,14 @@ def escalation_level(levels: list[int], waited: float, step: float) -> int:
     return levels[min(int(waited // step), len(levels) - 1)] if levels else 0
 
 
-def _waiting_calls_to_retry(scope: Q, at: dt.datetime) -> list[tuple[int, int]]:
-    """Queued calls that a retry can move on now, and only those.
+def _due(account_ids: list[int] | None, at: dt.datetime) -> dict[str, list[tuple[int, int]]]:
+    """Every due item, by kind: `(id, account_id)` pairs in id order.
 
-    1. A wanted operator's window is over (last operator, operator code): the call falls back to anyone, or
-       to voicemail. Once it has (the wanted operator cleared), it is no longer due.
-    2. A free member of the call's service may take it right now: the criterion allows them (skill
+    Waiting callers are retried only when a retry can move them on now:
+
+    1. a wanted operator's window is over (last operator, operator code): the call falls back to anyone,
+       or to voicemail; once it has (the wanted operator cleared), it is no longer due;
+    2. a free member of the call's service may take it right now: the criterion allows them (skill
        escalation has come down to their level). That is how escalation steps happen. It is also the
        safety net of the hand-off: an operator who becomes free is offered the best waiting call in the same
        transaction, but a hand-off can fail (a rollback, a process that died between the two), and this
@@ -134,32 +125,98 @@ def _waiting_calls_to_retry(scope: Q, at: dt.datetime) -> list[tuple[int, int]]:
     A caller nobody free may take yet is left alone: in a busy center every operator is taken and dozens
     of callers wait, and retrying each of them on every sweep was most of what a simulated day cost.
     """
-    queued = Call.objects.filter(scope, state=CallState.QUEUED)
-    due = set(queued.filter(target_operator__isnull=False, target_until__lte=at).values_list("id", "account_id"))
-    free = _free_members(at)
-    rows = list(queued.filter(target_operator__isnull=True)
-                .filter(Exists(free.filter(service_id=OuterRef("service_id"))))
-                .values_list("id", "account_id", "service_id", "criterion", "service__criterion",
-                             "service__escalation_seconds", "queued_at", "arrived_at"))
-    escalating = {row[2] for row in rows if (row[3] or row[4]) == Criterion.SKILL and row[5]}
-    levels: dict[int, list[int]] = {service_id: [] for service_id in escalating}
+    params = {"at": at, "accounts": account_ids or [], "offer_ringing": OfferState.RINGING,
+              "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "wrap_up": OperatorState.WRAP_UP,
+              "available": OperatorState.AVAILABLE}
+    due: dict[str, list[tuple[int, int]]] = {_OFFER: [], _OVERFLOW: [], _OPERATOR: [], _RETRY: []}
+    retry: set[tuple[int, int]] = set()
+    takeable = []
+    for kind, item_id, account_id, service_id, criterion, step, waiting_since, _rank in _fetch(
+            _due_sql(all_accounts=account_ids is None), params):
+        if kind == _TARGET:
+            retry.add((item_id, account_id))
+        elif kind == _TAKEABLE:
+            takeable.append((item_id, account_id, service_id, criterion, step, waiting_since))
+        else:
+            due[kind].append((item_id, account_id))
+    escalating = {row[2] for row in takeable if row[3] == Criterion.SKILL and row[4]}
+    levels, best_free = _skill_levels(escalating, at)
+    for call_id, account_id, service_id, criterion, step, waiting_since in takeable:
+        if service_id in escalating and criterion == Criterion.SKILL and \
+                best_free.get(service_id, 0) < escalation_level(levels[service_id], (at - waiting_since)
+                                                                .total_seconds(), step):
+            continue  # the free members are below the level this caller may be given yet
+        retry.add((call_id, account_id))
+    due[_RETRY] = sorted(retry)
+    return due
+
+
+def _skill_levels(service_ids: set[int], at: dt.datetime) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Per service: its members' distinct skill levels, best first; and the best level among free members."""
+    levels: dict[int, list[int]] = {service_id: [] for service_id in service_ids}
     best_free: dict[int, int] = {}
-    if escalating:
-        for service_id, level in (ServiceMembership.objects.filter(service_id__in=escalating).order_by()
-                                  .values_list("service_id", "skill_level").distinct()):
-            levels[service_id].append(level)
-        for service_id, level in free.filter(service_id__in=escalating).order_by().values_list("service_id",
-                                                                                                "skill_level"):
-            best_free[service_id] = max(level, best_free.get(service_id, 0))
-        for found in levels.values():
-            found.sort(reverse=True)
-    for call_id, account_id, service_id, criterion, service_criterion, step, queued_at, arrived_at in rows:
-        if service_id in escalating and (criterion or service_criterion) == Criterion.SKILL:
-            waited = (at - (queued_at or arrived_at)).total_seconds()
-            if best_free[service_id] < escalation_level(levels[service_id], waited, step):
-                continue  # the free members are below the level this caller may be given yet
-        due.add((call_id, account_id))
-    return sorted(due)
+    if not service_ids:
+        return levels, best_free
+    for service_id, level in (ServiceMembership.objects.filter(service_id__in=service_ids).order_by()
+                              .values_list("service_id", "skill_level").distinct()):
+        levels[service_id].append(level)
+    for found in levels.values():
+        found.sort(reverse=True)
+    free = ServiceMembership.objects.filter(service_id__in=service_ids, operator__state=OperatorState.AVAILABLE,
+                                            operator__is_active=True) \
+        .filter(Q(operator__backoff_until__isnull=True) | Q(operator__backoff_until__lte=at))
+    for service_id, level in free.order_by().values_list("service_id", "skill_level"):
+        best_free[service_id] = max(level, best_free.get(service_id, 0))
+    return levels, best_free
+
+
+def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
+    """Run one of the timers' statements (SQL written once, below, over the models' own tables)."""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def _tables() -> dict[str, str]:
+    return {"offers": Offer._meta.db_table, "calls": Call._meta.db_table, "operators": Operator._meta.db_table,
+            "services": Service._meta.db_table, "members": ServiceMembership._meta.db_table,
+            "accounts": Account._meta.db_table}
+
+
+def _due_sql(*, all_accounts: bool) -> str:
+    """Celery beat sweeps every account that is not a simulation (whose clock is its own); the simulator its
+    own account."""
+    scope = "{alias}.account_id IN (SELECT id FROM {accounts} WHERE NOT is_simulation)" if all_accounts \
+        else "{alias}.account_id = ANY(%(accounts)s)"
+    tables = _tables()
+    return _DUE_SQL.format(**tables, **{f"scope_{alias}": scope.format(alias=alias, **tables)
+                                        for alias in ("o", "c", "p")})
+
+
+_DUE_SQL = """
+SELECT 'offer', o.id, o.account_id, NULL::bigint, NULL::text, NULL::integer, NULL::timestamptz, 1
+  FROM {offers} o WHERE o.state = %(offer_ringing)s AND o.expires_at <= %(at)s AND {scope_o}
+UNION ALL
+SELECT 'overflow', c.id, c.account_id, NULL, NULL, NULL, NULL, 2
+  FROM {calls} c WHERE c.state IN (%(queued)s, %(call_ringing)s) AND c.queue_deadline <= %(at)s AND {scope_c}
+UNION ALL
+SELECT 'operator', p.id, p.account_id, NULL, NULL, NULL, NULL, 3
+  FROM {operators} p
+ WHERE ((p.state = %(wrap_up)s AND p.wrapup_until <= %(at)s) OR (p.state = %(available)s AND p.backoff_until <= %(at)s))
+   AND {scope_p}
+UNION ALL
+SELECT 'target', c.id, c.account_id, NULL, NULL, NULL, NULL, 4
+  FROM {calls} c
+ WHERE c.state = %(queued)s AND c.target_operator_id IS NOT NULL AND c.target_until <= %(at)s AND {scope_c}
+UNION ALL
+SELECT 'takeable', c.id, c.account_id, c.service_id, COALESCE(NULLIF(c.criterion, ''), s.criterion),
+       s.escalation_seconds, COALESCE(c.queued_at, c.arrived_at), 4
+  FROM {calls} c JOIN {services} s ON s.id = c.service_id
+ WHERE c.state = %(queued)s AND c.target_operator_id IS NULL AND {scope_c}
+   AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} f ON f.id = m.operator_id
+                WHERE m.service_id = c.service_id AND f.state = %(available)s AND f.is_active
+                  AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s))
+ ORDER BY 8, 2"""
 
 
 def next_deadline(account_id: int) -> dt.datetime | None:
@@ -174,16 +231,8 @@ def next_deadline(account_id: int) -> dt.datetime | None:
     params = {"account": account_id, "at": now(), "offer_ringing": OfferState.RINGING,
               "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "skill": Criterion.SKILL,
               "wrap_up": OperatorState.WRAP_UP, "available": OperatorState.AVAILABLE}
-    with connection.cursor() as cur:
-        cur.execute(_next_deadline_sql(), params)
-        row = cur.fetchone()
-    return row[0] if row else None
-
-
-def _next_deadline_sql() -> str:
-    return _NEXT_DEADLINE_SQL.format(offers=Offer._meta.db_table, calls=Call._meta.db_table,
-                                     operators=Operator._meta.db_table, services=Service._meta.db_table,
-                                     members=ServiceMembership._meta.db_table)
+    rows = _fetch(_NEXT_DEADLINE_SQL.format(**_tables()), params)
+    return rows[0][0] if rows else None
 
 
 _NEXT_DEADLINE_SQL = """

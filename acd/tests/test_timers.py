@@ -4,14 +4,13 @@ sweeps at exactly those moments)."""
 import datetime as dt
 
 import pytest
-from django.db.models import Q
 
 from acd import actions
 from acd.choices import CallState
 from acd.criteria import skill_threshold
 from acd.models import Call
 from acd.tests.switch import only_ring, rings
-from acd.timers import _waiting_calls_to_retry, escalation_level
+from acd.timers import _due, escalation_level
 from agents import actions as presence
 from agents.choices import OperatorState
 from agents.models import Operator
@@ -33,7 +32,7 @@ def staff(account, switch, levels, **service_kw):
 
 
 def due_calls(account, clock):
-    return [call_id for call_id, _ in _waiting_calls_to_retry(Q(account_id__in=[account.pk]), clock.now())]
+    return [call_id for call_id, _ in _due([account.pk], clock.now())["retry"]]
 
 
 def test_escalation_is_due_at_each_step_while_it_can_change_something(account, switch):
