@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -25,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.common import ROOT, fresh_django, write_result
+from bench.common import RESULTS, ROOT, fresh_django, write_result
 
 URL = fresh_django("webhook")
 
@@ -70,6 +71,8 @@ def web_command() -> str:
 
 
 def start_server(port: int) -> tuple[subprocess.Popen, int]:
+    """Start the web process; its output goes to bench/results/webhook-server.log."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
     command = web_command()
     default = re.search(r"\$\{WEB_CONCURRENCY:-(\d+)\}", command)
     workers = int(os.environ.get("BENCH_WEB_CONCURRENCY") or (default.group(1) if default else 2))
@@ -77,12 +80,13 @@ def start_server(port: int) -> tuple[subprocess.Popen, int]:
            "DEBUG": "false", "TELEPHONY_BACKEND": "webhook", "ALLOWED_HOSTS": "127.0.0.1,localhost",
            # `python` in the Procfile is the virtualenv's, as under `make run`
            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
-    server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    log = open(RESULTS / "webhook-server.log", "w")  # noqa: SIM115  (the server's whole life)
+    server = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)  # its own process group: stopped whole
     deadline = time.time() + 120
     while time.time() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the web process ended: {server.stdout.read()}")
+            raise SystemExit(f"the web process ended: {(RESULTS / 'webhook-server.log').read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
@@ -90,7 +94,6 @@ def start_server(port: int) -> tuple[subprocess.Popen, int]:
             time.sleep(0.3)
     else:
         raise SystemExit("the web process did not listen within 120 s")
-    threading.Thread(target=server.stdout.read, daemon=True).start()  # drain its log
     return server, workers
 
 
@@ -123,7 +126,7 @@ def bare_rate(seconds: float) -> float:
 def drive(port: int, account, number) -> dict:
     start_at = time.time() + 5
     procs = [subprocess.Popen([sys.executable, str(ROOT / "bench" / "webhook_engine.py"), "--port", str(port),
-                               "--account", account.slug, "--secret", account.webhook_secret,
+                               f"--account={account.slug}", f"--secret={account.webhook_secret}",
                                "--dialed", number.number, "--tag", f"b{i}", "--seconds", str(SECONDS),
                                "--start-at", str(start_at)], stdout=subprocess.PIPE, text=True)
              for i in range(ENGINES)]
@@ -150,7 +153,7 @@ def main() -> None:
         run = drive(port, account, number)
         bare_after = bare_rate(BARE_SECONDS)
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     bare = statistics.median([bare_before, bare_after])
     load = os.getloadavg()

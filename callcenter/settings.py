@@ -98,6 +98,15 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured(
         f"DATABASE_URL must be a PostgreSQL URL (postgres://…), not {DATABASES['default']['ENGINE']}")
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# The web workers (the Procfile sets DB_POOL for them) keep their PostgreSQL connections in a pool: an engine
+# posts an event per call step, and opening a connection forks a server process, which cost more than the
+# event itself. Under ASGI every request runs in a thread of its own, so Django's persistent connections
+# (CONN_MAX_AGE) would open one connection per request thread and never close it: a pool is the way.
+if env.bool("DB_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections together with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Django checks each connection as it leaves the pool: one that died while idle is replaced.
+        "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=8)}
 # Server-side binding lets psycopg prepare the ACD's hot statements after a few runs: the planner's
 # work on the routing queries is then done once per connection, not once per call.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
