@@ -5,21 +5,28 @@ event, maximum waits, wrap-up ends and back-offs, waits for a wanted operator an
 run every second by Celery beat (`acd.tasks.sweep_timers_task`) and, at the exact due moments, by the
 simulator (`next_deadline`). A redelivered or overlapping sweep finds each item under its row lock,
 re-checks it and does nothing the second time.
+
+Only what is due is touched: a queued caller is retried when a retry can move them on (their wanted
+operator's window is over, or a free operator of their service may take them now), never because they
+are waiting; the simulator asks for the next due moment after every event, in one indexed statement.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import Q
 
 from accounts.models import Account
 from agents.actions import transition_locked
 from agents.choices import OperatorState, Via
 from agents.models import Operator
 from core.clock import now
-from routing.models import ServiceMembership
+from routing.choices import Criterion
+from routing.models import Service, ServiceMembership
 from telephony import port
 
 from . import locks
@@ -30,10 +37,6 @@ from .overflow import overflow
 from .queue import offer_call
 from .unit import unit_of_work
 from .work import Work
-
-
-def _accounts_filter(account_ids: list[int] | None) -> Q:
-    return Q(account_id__in=account_ids) if account_ids is not None else Q(account__is_simulation=False)
 
 
 def _in_own_transaction(account_id: int, fn: Callable[..., None], *args: int) -> None:
@@ -80,78 +83,176 @@ def _retry_waiting(call_id: int, work: Work) -> None:
 
 
 def sweep(account_ids: list[int] | None = None) -> int:
-    """Run every due timer once; each item in its own short transaction. Returns how many were due."""
-    at = now()
-    scope = _accounts_filter(account_ids)
-    done = 0
-    for offer_id, account_id in Offer.objects.filter(scope, state=OfferState.RINGING, expires_at__lte=at) \
-            .values_list("id", "account_id"):
+    """Run every due timer once; each item in its own short transaction. Returns how many were due.
+
+    What is due comes from one statement; the items then run in a fixed order (offers, overflows,
+    operators, waiting callers), each by id, so a simulation is the same for the same seed."""
+    due = _due(account_ids, now())
+    for offer_id, account_id in due[_OFFER]:
         _in_own_transaction(account_id, _expire_offer, offer_id)
-        done += 1
-    for call_id, account_id in Call.objects.filter(scope, state__in=[CallState.QUEUED, CallState.RINGING],
-                                                   queue_deadline__lte=at).values_list("id", "account_id"):
+    for call_id, account_id in due[_OVERFLOW]:
         _in_own_transaction(account_id, _overflow_due, call_id)
-        done += 1
-    for op_id, account_id in Operator.objects.filter(scope).filter(
-            Q(state=OperatorState.WRAP_UP, wrapup_until__lte=at)
-            | Q(state=OperatorState.AVAILABLE, backoff_until__lte=at)).values_list("id", "account_id"):
+    for op_id, account_id in due[_OPERATOR]:
         _in_own_transaction(account_id, _free_operator, op_id)
-        done += 1
-    for call_id, account_id in _waiting_calls_to_retry(scope, at):
+    for call_id, account_id in due[_RETRY]:
         _in_own_transaction(account_id, _retry_waiting, call_id)
-        done += 1
-    return done
+    return sum(len(items) for items in due.values())
 
 
-def _waiting_calls_to_retry(scope: Q, at: dt.datetime) -> list[tuple[int, int]]:
-    """Queued calls whose chances changed with time (a wanted operator's window over, skill escalation),
-    and queued calls that a free operator of their service could take right now.
+_OFFER, _OVERFLOW, _OPERATOR, _TARGET, _TAKEABLE, _RETRY = "offer", "overflow", "operator", "target", "takeable", \
+    "retry"
 
-    The second kind should not exist: an operator who becomes free is offered the best waiting call in the
-    same transaction. But a hand-off can fail (the operator's transaction rolled back after commit of the
-    call, a process died between the two); this pairing makes such a caller wait one second, never forever.
+
+def escalation_level(levels: list[int], waited: float, step: float) -> int:
+    """The lowest skill level a caller may be given after `waited` seconds, with `levels` the service's
+    distinct levels best first: one level down every `step` seconds (`acd.criteria.skill_threshold`'s rule)."""
+    return levels[min(int(waited // step), len(levels) - 1)] if levels else 0
+
+
+def _due(account_ids: list[int] | None, at: dt.datetime) -> dict[str, list[tuple[int, int]]]:
+    """Every due item, by kind: `(id, account_id)` pairs in id order.
+
+    Waiting callers are retried only when a retry can move them on now:
+
+    1. a wanted operator's window is over (last operator, operator code): the call falls back to anyone,
+       or to voicemail; once it has (the wanted operator cleared), it is no longer due;
+    2. a free member of the call's service may take it right now: the criterion allows them (skill
+       escalation has come down to their level). That is how escalation steps happen. It is also the
+       safety net of the hand-off: an operator who becomes free is offered the best waiting call in the same
+       transaction, but a hand-off can fail (a rollback, a process that died between the two), and this
+       pairing makes such a caller wait one sweep, never forever.
+
+    A caller nobody free may take yet is left alone: in a busy center every operator is taken and dozens
+    of callers wait, and retrying each of them on every sweep was most of what a simulated day cost.
     """
-    free_member = ServiceMembership.objects.filter(
-        service_id=OuterRef("service_id"), operator__state=OperatorState.AVAILABLE, operator__is_active=True,
-    ).filter(Q(operator__backoff_until__isnull=True) | Q(operator__backoff_until__lte=at))
-    queued = Call.objects.filter(scope, state=CallState.QUEUED)
-    timed = queued.filter(Q(target_until__lte=at) | Q(service__escalation_seconds__isnull=False))
-    stranded = queued.filter(Q(target_operator__isnull=True) | Q(target_until__lte=at)).filter(Exists(free_member))
-    found = dict(timed.values_list("id", "account_id"))
-    found.update(stranded.values_list("id", "account_id"))
-    return sorted(found.items())
+    params = {"at": at, "accounts": account_ids or [], "offer_ringing": OfferState.RINGING,
+              "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "wrap_up": OperatorState.WRAP_UP,
+              "available": OperatorState.AVAILABLE}
+    due: dict[str, list[tuple[int, int]]] = {_OFFER: [], _OVERFLOW: [], _OPERATOR: [], _RETRY: []}
+    retry: set[tuple[int, int]] = set()
+    takeable = []
+    for kind, item_id, account_id, service_id, criterion, step, waiting_since, _rank in _fetch(
+            _due_sql(all_accounts=account_ids is None), params):
+        if kind == _TARGET:
+            retry.add((item_id, account_id))
+        elif kind == _TAKEABLE:
+            takeable.append((item_id, account_id, service_id, criterion, step, waiting_since))
+        else:
+            due[kind].append((item_id, account_id))
+    escalating = {row[2] for row in takeable if row[3] == Criterion.SKILL and row[4]}
+    levels, best_free = _skill_levels(escalating, at)
+    for call_id, account_id, service_id, criterion, step, waiting_since in takeable:
+        if service_id in escalating and criterion == Criterion.SKILL and \
+                best_free.get(service_id, 0) < escalation_level(levels[service_id], (at - waiting_since)
+                                                                .total_seconds(), step):
+            continue  # the free members are below the level this caller may be given yet
+        retry.add((call_id, account_id))
+    due[_RETRY] = sorted(retry)
+    return due
 
 
-def _earliest(qs, field: str) -> Subquery:
-    return Subquery(qs.order_by(field).values(field)[:1])
+def _skill_levels(service_ids: set[int], at: dt.datetime) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Per service: its members' distinct skill levels, best first; and the best level among free members."""
+    levels: dict[int, list[int]] = {service_id: [] for service_id in service_ids}
+    best_free: dict[int, int] = {}
+    if not service_ids:
+        return levels, best_free
+    for service_id, level in (ServiceMembership.objects.filter(service_id__in=service_ids).order_by()
+                              .values_list("service_id", "skill_level").distinct()):
+        levels[service_id].append(level)
+    for found in levels.values():
+        found.sort(reverse=True)
+    free = ServiceMembership.objects.filter(service_id__in=service_ids, operator__state=OperatorState.AVAILABLE,
+                                            operator__is_active=True) \
+        .filter(Q(operator__backoff_until__isnull=True) | Q(operator__backoff_until__lte=at))
+    for service_id, level in free.order_by().values_list("service_id", "skill_level"):
+        best_free[service_id] = max(level, best_free.get(service_id, 0))
+    return levels, best_free
+
+
+def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
+    """Run one of the timers' statements (SQL written once, below, over the models' own tables)."""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def _tables() -> dict[str, str]:
+    return {"offers": Offer._meta.db_table, "calls": Call._meta.db_table, "operators": Operator._meta.db_table,
+            "services": Service._meta.db_table, "members": ServiceMembership._meta.db_table,
+            "accounts": Account._meta.db_table}
+
+
+def _due_sql(*, all_accounts: bool) -> str:
+    """Celery beat sweeps every account that is not a simulation (whose clock is its own); the simulator its
+    own account."""
+    scope = "{alias}.account_id IN (SELECT id FROM {accounts} WHERE NOT is_simulation)" if all_accounts \
+        else "{alias}.account_id = ANY(%(accounts)s)"
+    tables = _tables()
+    return _DUE_SQL.format(**tables, **{f"scope_{alias}": scope.format(alias=alias, **tables)
+                                        for alias in ("o", "c", "p")})
+
+
+_DUE_SQL = """
+SELECT 'offer', o.id, o.account_id, NULL::bigint, NULL::text, NULL::integer, NULL::timestamptz, 1
+  FROM {offers} o WHERE o.state = %(offer_ringing)s AND o.expires_at <= %(at)s AND {scope_o}
+UNION ALL
+SELECT 'overflow', c.id, c.account_id, NULL, NULL, NULL, NULL, 2
+  FROM {calls} c WHERE c.state IN (%(queued)s, %(call_ringing)s) AND c.queue_deadline <= %(at)s AND {scope_c}
+UNION ALL
+SELECT 'operator', p.id, p.account_id, NULL, NULL, NULL, NULL, 3
+  FROM {operators} p
+ WHERE ((p.state = %(wrap_up)s AND p.wrapup_until <= %(at)s) OR (p.state = %(available)s AND p.backoff_until <= %(at)s))
+   AND {scope_p}
+UNION ALL
+SELECT 'target', c.id, c.account_id, NULL, NULL, NULL, NULL, 4
+  FROM {calls} c
+ WHERE c.state = %(queued)s AND c.target_operator_id IS NOT NULL AND c.target_until <= %(at)s AND {scope_c}
+UNION ALL
+SELECT 'takeable', c.id, c.account_id, c.service_id, COALESCE(NULLIF(c.criterion, ''), s.criterion),
+       s.escalation_seconds, COALESCE(c.queued_at, c.arrived_at), 4
+  FROM {calls} c JOIN {services} s ON s.id = c.service_id
+ WHERE c.state = %(queued)s AND c.target_operator_id IS NULL AND {scope_c}
+   AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} f ON f.id = m.operator_id
+                WHERE m.service_id = c.service_id AND f.state = %(available)s AND f.is_active
+                  AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s))
+ ORDER BY 8, 2"""
 
 
 def next_deadline(account_id: int) -> dt.datetime | None:
     """The earliest moment at which `sweep()` has something to do for this account (for the simulator).
 
-    One round trip (the simulator asks after every event), each part answered from an index.
+    The simulator asks after every event, so this is one statement, written once, each part answered from
+    an index over the few live rows (ringing offers, waiting calls, operators of the account in a state).
+    Skill escalation counts only while it can change something: the caller is not yet at the service's
+    lowest level, and some member of the service is free (a busy member who frees up is offered waiting
+    calls in that transaction; the next deadline is asked again after it).
     """
-    ringing = Offer.objects.filter(account_id=account_id, state=OfferState.RINGING, expires_at__isnull=False)
-    waiting = Call.objects.filter(account_id=account_id, state__in=[CallState.QUEUED, CallState.RINGING],
-                                  queue_deadline__isnull=False)
-    targeted = Call.objects.filter(account_id=account_id, state=CallState.QUEUED, target_until__isnull=False)
-    wrapping = Operator.objects.filter(account_id=account_id, state=OperatorState.WRAP_UP,
-                                       wrapup_until__isnull=False)
-    backing_off = Operator.objects.filter(account_id=account_id, state=OperatorState.AVAILABLE,
-                                          backoff_until__isnull=False)
-    escalating = Call.objects.filter(account_id=account_id, state=CallState.QUEUED,
-                                     service__escalation_seconds__isnull=False, queued_at__isnull=False)
-    row = Account.objects.filter(pk=account_id).annotate(
-        offer=_earliest(ringing, "expires_at"), deadline=_earliest(waiting, "queue_deadline"),
-        target=_earliest(targeted, "target_until"), wrapup=_earliest(wrapping, "wrapup_until"),
-        backoff=_earliest(backing_off, "backoff_until"), escalating=Exists(escalating),
-    ).values("offer", "deadline", "target", "wrapup", "backoff", "escalating").first()
-    if row is None:
-        return None
-    due = [row[k] for k in ("offer", "deadline", "target", "wrapup", "backoff") if row[k] is not None]
-    if row["escalating"]:  # the next moment a waiting caller reaches the next skill level
-        at = now()
-        for queued_at, step in escalating.values_list("queued_at", "service__escalation_seconds")[:500]:
-            steps_done = int((at - queued_at).total_seconds() // step)
-            due.append(queued_at + dt.timedelta(seconds=step * (steps_done + 1)))
-    return min(due) if due else None
+    params = {"account": account_id, "at": now(), "offer_ringing": OfferState.RINGING,
+              "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "skill": Criterion.SKILL,
+              "wrap_up": OperatorState.WRAP_UP, "available": OperatorState.AVAILABLE}
+    rows = _fetch(_NEXT_DEADLINE_SQL.format(**_tables()), params)
+    return rows[0][0] if rows else None
+
+
+_NEXT_DEADLINE_SQL = """
+SELECT LEAST(
+  (SELECT min(expires_at) FROM {offers} WHERE account_id = %(account)s AND state = %(offer_ringing)s),
+  (SELECT min(queue_deadline) FROM {calls}
+    WHERE account_id = %(account)s AND state IN (%(queued)s, %(call_ringing)s) AND queue_deadline IS NOT NULL),
+  (SELECT min(target_until) FROM {calls}
+    WHERE account_id = %(account)s AND state = %(queued)s AND target_until IS NOT NULL
+      AND target_operator_id IS NOT NULL),
+  (SELECT min(wrapup_until) FROM {operators} WHERE account_id = %(account)s AND state = %(wrap_up)s),
+  (SELECT min(backoff_until) FROM {operators}
+    WHERE account_id = %(account)s AND state = %(available)s AND backoff_until IS NOT NULL),
+  (SELECT min(c.queued_at + make_interval(secs => (s.escalation_seconds
+                 * (floor(extract(epoch FROM %(at)s - c.queued_at) / s.escalation_seconds) + 1))::float8))
+     FROM {services} s JOIN {calls} c ON c.service_id = s.id AND c.state = %(queued)s
+    WHERE s.account_id = %(account)s AND s.escalation_seconds > 0 AND c.queued_at IS NOT NULL
+      AND c.target_operator_id IS NULL AND COALESCE(NULLIF(c.criterion, ''), s.criterion) = %(skill)s
+      AND floor(extract(epoch FROM %(at)s - c.queued_at) / s.escalation_seconds)
+          < (SELECT count(DISTINCT m.skill_level) - 1 FROM {members} m WHERE m.service_id = s.id)
+      AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} o ON o.id = m.operator_id
+                   WHERE m.service_id = s.id AND o.state = %(available)s AND o.is_active
+                     AND (o.backoff_until IS NULL OR o.backoff_until <= %(at)s))))"""

@@ -28,7 +28,7 @@ from agents.choices import OperatorState  # noqa: E402
 from agents.models import Operator  # noqa: E402
 from routing.choices import Criterion  # noqa: E402
 from routing.models import ServiceMembership  # noqa: E402
-from telephony.loaddriver import drive_calls  # noqa: E402
+from simulator.loaddriver import drive_calls  # noqa: E402
 from tests import factories  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))

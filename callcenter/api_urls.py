@@ -8,7 +8,7 @@ from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
-from telephony.simulator.web import TestCallView
+from simulator.web import TestCallView
 from webhook.views import TelephonyCommandsView, TelephonyEventView
 
 router = DefaultRouter()

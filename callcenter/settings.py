@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "acd",
     "boards",
     "callcenter",  # wires the apps: the account's setup page, the demo data (loaddemo)
+    "simulator",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,15 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured(
         f"DATABASE_URL must be a PostgreSQL URL (postgres://…), not {DATABASES['default']['ENGINE']}")
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# The web workers (the Procfile sets DB_POOL for them) keep their PostgreSQL connections in a pool: an engine
+# posts an event per call step, and opening a connection forks a server process, which cost more than the
+# event itself. Under ASGI every request runs in a thread of its own, so Django's persistent connections
+# (CONN_MAX_AGE) would open one connection per request thread and never close it: a pool is the way.
+if env.bool("DB_POOL", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections together with a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Django checks each connection as it leaves the pool: one that died while idle is replaced.
+        "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=8)}
 # Server-side binding lets psycopg prepare the ACD's hot statements after a few runs: the planner's
 # work on the routing queries is then done once per connection, not once per call.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -317,8 +327,8 @@ TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", d
 CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks.purge_port_records_task",
                                                         "schedule": 3600.0, "options": {"expires": 1800}}
 # The supervisors' test calls (the simulator plays the caller): due events and their bounded end.
-CELERY_IMPORTS = ["telephony.simulator.tasks"]
-CELERY_BEAT_SCHEDULE["simulator-drive-test-calls"] = {"task": "telephony.simulator.tasks.drive_test_calls_task",
+CELERY_IMPORTS = ["simulator.tasks"]
+CELERY_BEAT_SCHEDULE["simulator-drive-test-calls"] = {"task": "simulator.tasks.drive_test_calls_task",
                                                       "schedule": 1.0, "options": {"expires": 5}}
 # An operator whose last console closes is logged off after this many seconds (0: never), so calls do not
 # ring a console nobody has open; a console reconnecting within it cancels the log-off.

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from routing.media import prompt_audio
-from telephony.simulator.web import admin_test_call_view, console_test_call
+from simulator.web import admin_test_call_view, console_test_call
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

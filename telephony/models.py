@@ -44,7 +44,7 @@ class OutboundCommand(models.Model):
 
 
 class TestCall(models.Model):
-    """A call a supervisor placed to try their setup, played by the simulator (telephony/simulator/testcall.py).
+    """A call a supervisor placed to try their setup, played by the simulator (simulator/testcall.py).
 
     The row is the simulated caller's memory across processes: the events it will send and when (`due`), and
     the moment it hangs up whatever happens (`ends_at`), so a test call can never ring or hold a channel for

@@ -16,8 +16,14 @@ def record(account_id: int, commands: list[Command], *, notify: bool = True,
            writes: DeferredWrites | None = None) -> None:
     """Store commands in the current transaction; the backend is told once it commits.
 
-    With `writes` (a unit of work's deferred writes) the rows go with the unit's other writes and COMMIT."""
+    With `writes` (a unit of work's deferred writes) the rows go with the unit's other writes and COMMIT.
+    An engine in this very process (the simulator's) is handed the commands after the commit instead: no row."""
     if not commands:
+        return
+    backend = get_backend()
+    if notify and backend.in_process(account_id):
+        handed = list(commands)
+        transaction.on_commit(lambda: backend.deliver(account_id, handed))
         return
     at = now()
     rows = [OutboundCommand(account_id=account_id, call_ref=c.call_ref, payload=c.as_dict(), created_at=at)

@@ -20,7 +20,7 @@ from django.db import connection
 
 from accounts.actions import create_supervisor
 from core.audio import tone_wav
-from telephony.simulator import testcall
+from simulator import testcall
 from tests import factories
 
 CHROMIUM = "/usr/bin/chromium"

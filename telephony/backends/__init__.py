@@ -8,12 +8,20 @@ from typing import Protocol
 
 from django.conf import settings
 
+from telephony.port import Command
+
 
 class Backend(Protocol):
     name: str
 
     def notify_pending(self, account_id: int) -> None:
         """Commands for this account were written to the outbox: deliver them."""
+
+    def in_process(self, account_id: int) -> bool:
+        """This account's engine runs in this process: `deliver` takes its commands after commit, no outbox row."""
+
+    def deliver(self, account_id: int, commands: list[Command]) -> None:
+        """Hand commands to the in-process engine (called after the commit that produced them)."""
 
 
 BACKENDS = {

@@ -10,9 +10,9 @@ from acd import actions
 from acd.models import Call
 from agents import actions as presence
 from agents.models import Operator
+from simulator import testcall
 from telephony import outbox, port
 from telephony.models import TestCall
-from telephony.simulator import testcall
 from tests import factories
 from tests.api import client_for
 

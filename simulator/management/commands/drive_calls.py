@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
-from telephony.loaddriver import drive_calls
+from simulator.loaddriver import drive_calls
 
 
 class Command(BaseCommand):

@@ -10,9 +10,9 @@ from accounts.models import Account
 from agents import actions as presence
 from agents.models import Operator
 from callcenter.demo import load_demo
-from telephony.simulator.build import build_account
-from telephony.simulator.engine import Engine
-from telephony.simulator.scenario import load
+from simulator.build import build_account
+from simulator.engine import Engine
+from simulator.scenario import load
 
 pytestmark = pytest.mark.django_db
 

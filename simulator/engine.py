@@ -85,7 +85,9 @@ class Engine:
         self.codes: list[int] = []
         self.next_sweep: dt.datetime | None = None
         self.outbox_pending = True
-        self.events = 0
+        self.handed: list[port.Command] = []  # commands the backend handed over after their commit
+        self.events = 0  # items of the event loop (arrivals, engine events, timers, operators' moves)
+        self.port_events = 0  # events sent to the ACD through the port
         if speed == "max":
             self.clock: ManualClock | SystemClock = ManualClock(scenario.start.astimezone(dt.UTC))
             self.start = self.clock.now()
@@ -117,13 +119,16 @@ class Engine:
                 with connection.cursor() as cur:  # a simulation needs no durability: same code, faster
                     cur.execute("SET synchronous_commit TO off")
             self._prepare()
-            sim_backend.register(self.account_id, self._outbox_has_commands)
+            prepared = time.perf_counter()
+            sim_backend.register(self.account_id, self._outbox_has_commands, self.handed.extend)
             try:
                 self._loop()
             finally:
                 sim_backend.unregister(self.account_id)
                 self._log_everyone_off()
-        return {"events": self.events, "wall_seconds": round(time.perf_counter() - started, 2),
+        return {"events": self.events, "port_events": self.port_events,
+                "wall_seconds": round(time.perf_counter() - started, 2),
+                "prepare_seconds": round(prepared - started, 2),  # logging the operators in, before the day
                 "simulated_hours": self.hours, "start": self.start.isoformat(), "end": self.end.isoformat()}
 
     def _prepare(self) -> None:
@@ -172,6 +177,7 @@ class Engine:
 
     # --- ACD side ----------------------------------------------------------------------------------------
     def send(self, event: port.Event) -> None:
+        self.port_events += 1
         commands = actions.handle_event(event, account_id=self.account_id, source=f"sim:{self.account_id}")
         for command in commands:
             self._execute(command)
@@ -180,11 +186,15 @@ class Engine:
         self.outbox_pending = True
 
     def _drain(self) -> None:
-        """Carry out commands produced outside an event (timers, presence): only when the backend said so."""
-        while self.outbox_pending:
-            self.outbox_pending = False
-            for command in outbox.take_pending(self.account_id):
-                self._execute(command)
+        """Carry out commands produced outside an event (timers, presence), in commit order: those handed over
+        in process, and the outbox's rows only when the backend said there are some."""
+        while self.handed or self.outbox_pending:
+            while self.handed:
+                self._execute(self.handed.pop(0))
+            if self.outbox_pending:
+                self.outbox_pending = False
+                for command in outbox.take_pending(self.account_id):
+                    self._execute(command)
 
     def _plan_sweep(self) -> None:
         due = actions.next_deadline(self.account_id)

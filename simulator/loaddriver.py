@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from acd.actions import handle_event
 from telephony import port
 
 
@@ -27,8 +28,6 @@ def _ring_of(commands: list[port.Command]) -> port.Ring | None:
 
 def drive_calls(account_id: int, dialed: str, n: int, *, tag: str = "", answer: bool = True) -> DriveResult:
     """Place `n` calls one after another; time each IncomingCall (event in → operator reserved → commit)."""
-    from acd.actions import handle_event
-
     result = DriveResult()
     tag = tag or uuid.uuid4().hex[:8]
     source = f"drive:{tag}"

@@ -13,9 +13,9 @@ from django.conf import settings
 from acd.actions import handle_event
 from acd.models import Call
 from core.clock import ManualClock, use_clock
+from simulator.run import simulate
+from simulator.scenario import ScenarioError, load, parse
 from telephony import port
-from telephony.simulator.run import simulate
-from telephony.simulator.scenario import ScenarioError, load, parse
 from tests.processes import test_db_url
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,10 +3,11 @@ import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
-from telephony.simulator.engine import SimulationError
-from telephony.simulator.run import simulate
-from telephony.simulator.scenario import ScenarioError, load
+from simulator.engine import SimulationError
+from simulator.run import simulate
+from simulator.scenario import ScenarioError, load
 
 
 class Command(BaseCommand):
@@ -29,8 +30,6 @@ class Command(BaseCommand):
             raise CommandError("--hours must be positive.")
         bar = None
         if not options["quiet"]:
-            from tqdm import tqdm
-
             bar = tqdm(total=1000, desc=scenario.name, unit="‰", file=sys.stderr, leave=False)
 
         def progress(fraction: float) -> None:
