@@ -10,7 +10,11 @@ A path that starts from an operator (someone just became free) holds that operat
 calls only with `SKIP LOCKED`: it never waits on a call while holding an operator, and two transactions can
 never wait for each other. Candidate operators for a call are likewise taken with `SKIP LOCKED` (the
 criterion's order, the first one nobody else holds), so routers running in parallel never queue behind
-one another. Nothing in `acd/` calls `select_for_update` outside this module.
+one another. Nothing in `acd/` calls `select_for_update` outside this module, and the routing statement
+of `acd.criteria` takes its operator with this module's `SKIP_LOCKED_OPERATOR`.
+
+An engine event takes its locks in its first round trip (`for_event`), one statement per step of the
+order above, sent together: the server runs them in that order, so the order holds within the trip.
 """
 
 from __future__ import annotations
