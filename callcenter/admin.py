@@ -72,6 +72,8 @@ class AccountAdmin(admin.ModelAdmin):
                      name="accounts_account_my_setup"),
                 path("<int:pk>/usage/", self.admin_site.admin_view(self.usage_view),
                      name="accounts_account_usage"),
+                path("my-usage/", self.admin_site.admin_view(self.my_usage_view),
+                     name="accounts_account_my_usage"),
                 *super().get_urls()]
 
     def setup_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -94,6 +96,15 @@ class AccountAdmin(admin.ModelAdmin):
     def usage_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = get_object_or_404(self.get_queryset(request), pk=pk)
         return usage_dashboard(request, account, {**self.admin_site.each_context(request), "opts": self.model._meta})
+
+    def my_usage_view(self, request: HttpRequest) -> HttpResponse:
+        """The admin home's link: a supervisor's own usage page; a superuser picks from the accounts list."""
+        account = user_account(request.user)
+        if account is None:
+            if request.user.is_superuser:
+                return redirect("admin:accounts_account_changelist")
+            raise PermissionDenied
+        return redirect("admin:accounts_account_usage", pk=account.pk)
 
     def my_setup_view(self, request: HttpRequest) -> HttpResponse:
         account = user_account(request.user)
