@@ -132,6 +132,9 @@ def prepare(env: dict[str, str], *, demo: bool) -> None:
     committed (`make messages` makes them): running the system never rewrites a file of the work tree."""
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, cwd=BASE_DIR, check=True)
+    if env.get("DEBUG", "").strip().lower() not in ("1", "true", "yes", "on"):
+        # Without DEBUG the web process serves STATIC_ROOT (WhiteNoise's hashed names): collect it first.
+        subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], env=env, cwd=BASE_DIR, check=True)
     if demo:
         subprocess.run([*manage, "loaddemo"], env=env, cwd=BASE_DIR, check=True)
 

@@ -60,7 +60,7 @@ class RequestLimitsMiddleware:
             return _refuse(400, "Content-Length is not a number.")
         if length > settings.REQUEST_MAX_BYTES:
             return _refuse(413, f"The request body is larger than {settings.REQUEST_MAX_BYTES} bytes.")
-        if "json" in request.META.get("CONTENT_TYPE", "") and length:
+        if "json" in request.META.get("CONTENT_TYPE", ""):  # with or without a Content-Length (chunked)
             try:
                 body = request.body
             except RequestDataTooBig:
