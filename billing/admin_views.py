@@ -28,12 +28,10 @@ DEFAULT_DAYS = 30
 
 
 def period_days(raw: str | None) -> int:
-    """The period asked for in `?days=`, bounded to 1–90; anything unreadable is the default."""
-    try:
-        days = int(raw) if raw not in (None, "") else DEFAULT_DAYS
-    except ValueError:
+    """The period asked for in `?days=`, bounded to 1–90; anything that is not a plain number is the default."""
+    if not raw or not raw.isdigit() or len(raw) > 4:
         return DEFAULT_DAYS
-    return max(1, min(days, PERIODS[-1]))
+    return max(1, min(int(raw), PERIODS[-1]))
 
 
 def step_for(days: int) -> int:

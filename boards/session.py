@@ -33,6 +33,13 @@ def sign_in(session: SessionBase, op: Operator) -> None:
     session.update(session_data(op))
 
 
+def sign_out(session: SessionBase) -> None:
+    """Forget the operator and take a new session key (what was signed in under the old one is gone)."""
+    session.pop(SESSION_KEY, None)
+    session.pop(AUTH_KEY, None)
+    session.cycle_key()
+
+
 def signed_in_operator(session: SessionBase | None) -> Operator | None:
     """The signed-in operator, or None (and the session's operator forgotten) when the operator or the account
     was deactivated or the password changed since the sign-in."""

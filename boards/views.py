@@ -26,7 +26,7 @@ from core.errors import ActionError
 
 from .forms import OperatorLoginForm
 from .scoping import board_account, board_choices
-from .session import sign_in, signed_in_operator
+from .session import sign_in, sign_out, signed_in_operator
 
 MAX_ID = 2**63 - 1
 
@@ -48,7 +48,7 @@ def console_logout(request: HttpRequest) -> HttpResponse:
     never signs anyone out); POST, with the CSRF token, does what was chosen."""
     op = signed_in_operator(request.session)
     if op is None:
-        request.session.flush()
+        sign_out(request.session)
         return redirect("console-login")
     error = ""
     if request.method == "POST":
@@ -59,7 +59,7 @@ def console_logout(request: HttpRequest) -> HttpResponse:
             except ActionError as exc:
                 error = exc.message
             else:
-                request.session.flush()
+                sign_out(request.session)
                 return redirect("console-login")
         else:
             error = _("Choose whether to log off.")

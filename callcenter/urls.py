@@ -8,6 +8,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from routing.media import prompt_audio
 from simulator.web import admin_test_call_view, console_test_call
 
+
+class FaviconRedirect(RedirectView):
+    """/favicon.ico → the project's icon. Its static URL is resolved per request, not when the URLs load: in
+    production the manifest storage knows it only once collectstatic has run."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args: object, **kwargs: object) -> str:
+        return static_url("core/favicon.svg")
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -19,7 +30,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("favicon.ico", RedirectView.as_view(url=static_url("core/favicon.svg"), permanent=True)),
+    path("favicon.ico", FaviconRedirect.as_view()),
 ]
 # Prompt audio, always with an audio Content-Type (routing/media.py); a proxy may serve MEDIA_ROOT instead, by
 # extension (the names are the server's, with the audio extension of their content).

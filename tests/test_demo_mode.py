@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from core.demo import DEMO_API_TOKEN
 from django.contrib.auth.models import User
 
 from accounts.models import ApiToken, hash_token
 from callcenter import run
+from callcenter.demo import DEMO_API_TOKEN
 from callcenter.services import Services
 from tests.processes import child_env
 

@@ -18,6 +18,7 @@ from acd.tests.switch import Switch, only_ring
 from agents import actions
 from agents.models import ConsolePresence, Operator, OperatorEvent
 from agents.tasks import logoff_unattended_consoles_task
+from boards.session import session_data
 from tests import factories
 
 from .test_consumers import communicator, receive, session_cookie
@@ -38,7 +39,7 @@ def anna(clock, settings):
 def open_consoles(op: Operator, n: int, then) -> None:
     """Open n console sockets of the operator, run `then(close)` where close(i) closes socket i."""
     async def scenario():
-        cookie = await _in_thread(session_cookie, operator_id=op.pk)
+        cookie = await _in_thread(lambda: session_cookie(**session_data(op)))
         comms = [communicator("/ws/console/", cookie) for _ in range(n)]
         for comm in comms:
             connected, _ = await comm.connect()
@@ -163,7 +164,7 @@ def test_two_sweeps_at_once_log_off_once(anna, clock):
 def test_signing_out_asks_and_does_what_was_chosen(anna, clock):
     client = Client()
     session = client.session
-    session["operator_id"] = anna.pk
+    session.update(session_data(anna))
     session.save()
     page = client.get(reverse("console-logout")).content.decode()
     assert "still logged in" in page and 'value="logoff"' in page and 'value="stay"' in page
@@ -181,7 +182,7 @@ def test_signing_out_asks_and_does_what_was_chosen(anna, clock):
     assert Operator.objects.get(pk=anna.pk).state == "available"
     # Signing in again and out, choosing to log off: logged off at once.
     session = client.session
-    session["operator_id"] = anna.pk
+    session.update(session_data(anna))
     session.save()
     with verify_action(anna.account) as verified:
         client.post(reverse("console-logout"), {"choice": "logoff"})
@@ -195,7 +196,7 @@ def test_signing_out_during_a_call_refuses_to_log_off(anna, clock):
     switch.answer(ref, only_ring(commands))
     client = Client()
     session = client.session
-    session["operator_id"] = anna.pk
+    session.update(session_data(anna))
     session.save()
     answer = client.post(reverse("console-logout"), {"choice": "logoff"})
     assert answer.status_code == 409 and "log off after it ends" in answer.content.decode()

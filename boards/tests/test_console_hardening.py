@@ -82,9 +82,11 @@ def test_the_session_ends_when_the_account_is_deactivated(signed_in):
     assert act(client, {"action": "login"}).status_code == 401
 
 
-def test_sign_out_needs_a_post(signed_in):
+def test_sign_out_by_get_only_asks(signed_in):
+    """A GET (an <img> on another site) never signs anyone out: it only shows the question; a POST acts."""
     client, _, _ = signed_in
-    assert client.get(reverse("console-logout")).status_code == 405
+    question = client.get(reverse("console-logout"))
+    assert question.status_code == 200 and b'name="choice"' in question.content
     assert client.get(reverse("console")).status_code == 200  # still signed in
     assert client.post(reverse("console-logout")).url == reverse("console-login")
     assert client.get(reverse("console")).url == reverse("console-login")
