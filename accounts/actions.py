@@ -42,6 +42,7 @@ SUPERVISOR_MODELS = {
     "billing": ["invoice", "invoiceline", "limitrefusal", "channellease"],
     "agents": ["operator", "pausereason"],
     "accounts": ["apitoken"],
+    "dialer": ["campaign", "leadlist", "lead", "donotcall", "attempt", "disposition"],
 }
 
 

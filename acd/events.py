@@ -21,7 +21,7 @@ from telephony.models import ProcessedEvent
 
 from . import locks
 from .choices import CallState
-from .flows import inbound
+from .flows import inbound, outbound
 from .models import Call
 from .unit import finish, send
 from .work import Work
@@ -110,6 +110,8 @@ def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> 
     else:
         call = locks.call_by_ref(account_id, event.call_ref)
         handler = CALL_HANDLERS.get(type(event))
+        if call is not None and outbound.handles(event, call):  # the far end of a dialer's call
+            handler = outbound.on_far_end
         if call is not None and handler is not None:
             if call.state != CallState.ENDED and _lease_runs_low(call.lease_expires_at, at):
                 budget.extend(call.pk)  # the call is alive: its channel lease lives on

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "telephony",
     "acd",
     "boards",
+    "dialer",
+    "import_export",
 ]
 
 MIDDLEWARE = [
@@ -206,5 +208,10 @@ CELERY_BEAT_SCHEDULE["billing-reconcile-leases"] = {"task": "billing.tasks.recon
 TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", default=72)
 CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks.purge_port_records_task",
                                                         "schedule": 3600.0, "options": {"expires": 1800}}
+# The dialer's two loops: placement every second, estimation every 15 s (stale ticks are dropped).
+CELERY_BEAT_SCHEDULE["dialer-pace"] = {"task": "dialer.tasks.pace_campaigns_task", "schedule": 1.0,
+                                       "options": {"expires": 2}}
+CELERY_BEAT_SCHEDULE["dialer-estimate"] = {"task": "dialer.tasks.estimate_campaigns_task", "schedule": 15.0,
+                                           "options": {"expires": 10}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}

@@ -20,7 +20,8 @@ ORIGINATE_TIMEOUT_SECONDS = 30
 
 
 def originate_call(account_id: int, destination: str, *, direction: str = Direction.OUTBOUND,
-                   caller_id: str = "", amd: bool = False) -> Call:
+                   caller_id: str = "", amd: bool = False,
+                   timeout_seconds: int = ORIGINATE_TIMEOUT_SECONDS) -> Call:
     """Returns the call record; a refused one has outcome REJECTED and end cause REACH_PLAN_LIMIT."""
     if direction not in Direction.values or direction == Direction.INBOUND:
         raise ValueError(f"an originated call is outbound, internal or system, not {direction!r}")
@@ -38,5 +39,5 @@ def originate_call(account_id: int, destination: str, *, direction: str = Direct
             work.log(call, CallEventKind.REJECTED, cause=HangupCause.REACH_PLAN_LIMIT)
         else:
             work.command(Originate(call_ref=call.engine_ref, destination=target, caller_id=caller_id,
-                                   timeout_seconds=ORIGINATE_TIMEOUT_SECONDS, amd=amd))
+                                   timeout_seconds=timeout_seconds, amd=amd))
         return call
