@@ -28,6 +28,10 @@ from .choices import OPEN_OUTCOMES, AttemptOutcome, CampaignMode, CampaignState
 from .models import Attempt, Campaign
 
 LEASE = dt.timedelta(seconds=5)
+# An attempt created but not dialled after this long lost its originate task (a worker killed with it
+# reserved: Redis would redeliver it only after its visibility timeout). The placement loop sends it again;
+# the attempt's conditional claim makes a late duplicate harmless.
+STALE_PENDING = dt.timedelta(seconds=10)
 HISTORY = 3000  # finished dials the estimation loop learns from
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -89,7 +93,7 @@ def place_tick(campaign_id: int, *, owner: str = OWNER) -> Tick:
     with transaction.atomic():
         campaign = Campaign.objects.select_related("service").get(pk=campaign_id)
         if campaign.mode == CampaignMode.PREVIEW:
-            return Tick([], None)  # the operator dials from the console
+            return Tick([], None)  # the operator dials from the console (not built yet)
         state = floor_state(campaign, at)
         if campaign.mode == CampaignMode.PROGRESSIVE:
             decision = pacing.Decision(pacing.progressive_calls(state), "progressive")
@@ -99,7 +103,10 @@ def place_tick(campaign_id: int, *, owner: str = OWNER) -> Tick:
                 + len(state.talk_elapsed_s)
             decision = pacing.calls_to_place(state, est, control, channel_budget=budget_for_campaign)
         attempts = actions.claim_leads(campaign, decision.calls, at)
-    return Tick([a.pk for a in attempts], decision)
+    stale = list(Attempt.objects.filter(campaign_id=campaign_id, outcome=AttemptOutcome.PENDING,
+                                        dialed_at__isnull=True, created_at__lt=at - STALE_PENDING)
+                 .values_list("pk", flat=True)[:100])
+    return Tick([*stale, *(a.pk for a in attempts)], decision)
 
 
 def estimate_campaign(campaign_id: int) -> pacing.Estimates | None:

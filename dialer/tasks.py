@@ -16,12 +16,14 @@ def place_attempt_task(attempt_id: int) -> bool:
     return actions.place_attempt(attempt_id) is not None
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def pace_campaign_task(campaign_id: int) -> int:
-    """One placement tick of one campaign (only the lease holder places)."""
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def pace_campaign_task(self, campaign_id: int) -> int:
+    """One placement tick of one campaign (only the lease holder places). Its originates go to the queue the
+    tick came from, one task per attempt."""
+    queue = (self.request.delivery_info or {}).get("routing_key") or None
     tick = pacer.place_tick(campaign_id)
     for attempt_id in tick.placed:
-        transaction.on_commit(lambda a=attempt_id: place_attempt_task.delay(a))
+        transaction.on_commit(lambda a=attempt_id: place_attempt_task.apply_async((a,), queue=queue))
     return len(tick.placed)
 
 
