@@ -7,9 +7,10 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 
 from dialer import compliance, pacing
-from dialer.choices import AttemptOutcome, RegulatoryProfile
+from dialer.choices import AttemptOutcome, CampaignState, RefusalReason, RegulatoryProfile
 from dialer.models import parse_hours
 
 UTC = dt.UTC
@@ -146,3 +147,9 @@ def test_estimates_learn_the_live_rate_and_that_old_unresolved_calls_are_no_answ
     # still ringing at 16 s: past every live answer -> almost surely a no-answer
     assert est.live_answer_within(GRID_LAST := len(est.ring_quantiles) - 1, 16.0) < 0.02
     assert est.live_answer_within(GRID_LAST, 4.0) > 0.3
+
+
+def test_the_dialer_speaks_italian():
+    with translation.override("it"):
+        assert str(CampaignState.RUNNING.label) == "In corso"
+        assert str(RefusalReason.DO_NOT_CALL.label) == "Nel registro da non chiamare"
