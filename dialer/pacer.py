@@ -152,5 +152,11 @@ def running_campaign_ids() -> list[int]:
     return list(Campaign.objects.filter(state=CampaignState.RUNNING).values_list("pk", flat=True))
 
 
+def campaigns_with_open_attempts() -> list[int]:
+    """Paused or finished campaigns still have calls in flight: their attempts are brought up to date too."""
+    return list(Attempt.objects.filter(outcome__in=list(OPEN_OUTCOMES)).exclude(
+        campaign__state=CampaignState.RUNNING).order_by().values_list("campaign_id", flat=True).distinct())
+
+
 def calls_in_flight(campaign_id: int) -> int:
     return Call.objects.filter(dialer_attempt__campaign_id=campaign_id).exclude(state=CallState.ENDED).count()

@@ -38,8 +38,11 @@ def pace_campaigns_task() -> int:
 
 @shared_task(ignore_result=True)
 def estimate_campaigns_task() -> int:
-    """Every 15 s (Celery beat): the estimation loop of each running campaign."""
+    """Every 15 s (Celery beat): the estimation loop of each running campaign; the attempts of paused ones
+    still follow their calls."""
     ids = pacer.running_campaign_ids()
     for campaign_id in ids:
         pacer.estimate_campaign(campaign_id)
+    for campaign_id in pacer.campaigns_with_open_attempts():
+        actions.sync_attempts(campaign_id)
     return len(ids)

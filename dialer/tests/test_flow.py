@@ -16,7 +16,7 @@ from agents import actions as presence
 from agents.models import Operator
 from billing import budget
 from billing.models import Plan
-from dialer import actions, pacer
+from dialer import actions, pacer, tasks
 from dialer.choices import (
     AttemptOutcome,
     CampaignMode,
@@ -222,3 +222,20 @@ def test_one_pacer_per_campaign(floor, switch):
     assert pacer.place_tick(f.campaign.pk, owner="worker-b").decision is None
     switch.clock.advance(6)  # the holder died: its lease runs out, another worker takes over
     assert pacer.take_lease(f.campaign.pk, "worker-b")
+
+
+def test_a_paused_campaigns_calls_in_flight_still_close_their_attempts(floor, switch):
+    f = floor(operators=1)
+    f.lead()
+    (attempt,) = _place(f.campaign)
+    (orig,) = _originates(switch)
+    ring = only_ring(switch.event(port.AmdResult, orig.call_ref, verdict="human"))
+    switch.answer(orig.call_ref, ring)
+    actions.change_campaign_state(f.campaign.pk, "paused", by="test")
+    switch.clock.advance(30)
+    switch.hangup(orig.call_ref)  # the conversation ends while the campaign is paused
+    tasks.estimate_campaigns_task()
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.ended_at) == (AttemptOutcome.CONNECTED, switch.clock.now())
+    assert Lead.objects.get(pk=attempt.lead_id).state == LeadState.DONE
+    assert pacer.place_tick(f.campaign.pk, owner="test").decision is None  # paused: nothing placed
