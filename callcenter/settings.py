@@ -178,7 +178,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion",
-                            "OverflowActionEnum": "routing.choices.OverflowAction"},
+                            "OverflowActionEnum": "routing.choices.OverflowAction",
+                            "DispositionKindEnum": "dialer.choices.DispositionKind"},
 }
 
 # --- Product defaults ---------------------------------------------------------
