@@ -52,6 +52,7 @@ SUPERVISOR_MODELS = {
     "budget": ["limitrefusal", "channellease"],
     "agents": ["operator", "pausereason"],
     "accounts": ["apitoken"],
+    "dialer": ["campaign", "leadlist", "lead", "donotcall", "attempt", "disposition"],
 }
 
 

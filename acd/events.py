@@ -23,7 +23,7 @@ from telephony.models import ProcessedEvent
 from . import locks
 from .choices import CallState, OfferState
 from .criteria import candidates_statement, prelocked_from
-from .flows import inbound
+from .flows import inbound, outbound
 from .models import Call, Offer
 from .unit import finish, send
 from .work import Work
@@ -168,6 +168,8 @@ def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> 
             return [outbox.command_from_dict(c) for c in found.stored_commands]
         call = found.call
         handler = CALL_HANDLERS.get(type(event))
+        if call is not None and outbound.handles(event, call):  # the far end of a dialer's call
+            handler = outbound.on_far_end
         if call is not None and handler is not None:
             if type(event) in LEG_EVENTS:
                 call.locked_leg = (event.leg_ref, found.leg)

@@ -31,6 +31,7 @@ from telephony import port
 
 from . import locks
 from .choices import CallState, OfferState
+from .flows import outbound
 from .flows.inbound import fail_offer
 from .models import Call, Offer
 from .overflow import overflow
@@ -60,6 +61,8 @@ def _overflow_due(call_id: int, work: Work) -> None:
     call = locks.call_by_id(call_id)
     if call is None or call.state not in (CallState.QUEUED, CallState.RINGING) or call.queue_deadline is None \
             or call.queue_deadline > work.at:
+        return
+    if outbound.on_deadline(call, work):  # a dialer's live call: the 2-second rule, safe harbor
         return
     overflow(call, work, reason="max_wait")
 

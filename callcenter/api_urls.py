@@ -7,6 +7,7 @@ from accounts.api.views import SupervisorsView
 from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
+from dialer.api.views import AttemptViewSet, CampaignViewSet, DispositionViewSet, LeadListViewSet
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from simulator.web import TestCallView
 from webhook.views import TelephonyCommandsView, TelephonyEventView
@@ -21,6 +22,10 @@ router.register("caller-routes", CallerRouteViewSet, basename="caller-route")
 router.register("calls", CallViewSet, basename="call")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("refusals", RefusalViewSet, basename="refusal")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("lead-lists", LeadListViewSet, basename="lead-list")
+router.register("attempts", AttemptViewSet, basename="attempt")
+router.register("dispositions", DispositionViewSet, basename="disposition")
 
 urlpatterns = [
     path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "boards",
     "callcenter",  # wires the apps: the account's setup page, the demo data (loaddemo)
     "simulator",
+    "dialer",
+    "import_export",
 ]
 
 MIDDLEWARE = [
@@ -286,7 +288,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion",
-                            "OverflowActionEnum": "routing.choices.OverflowAction"},
+                            "OverflowActionEnum": "routing.choices.OverflowAction",
+                            "DispositionKindEnum": "dialer.choices.DispositionKind"},
 }
 
 # --- Product defaults ---------------------------------------------------------
@@ -339,5 +342,10 @@ CELERY_BEAT_SCHEDULE["simulator-drive-test-calls"] = {"task": "simulator.tasks.d
 CONSOLE_LOGOFF_GRACE_SECONDS = env.int("CONSOLE_LOGOFF_GRACE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE["agents-logoff-unattended-consoles"] = {
     "task": "agents.tasks.logoff_unattended_consoles_task", "schedule": 5.0, "options": {"expires": 10}}
+# The dialer's two loops: placement every second, estimation every 15 s (stale ticks are dropped).
+CELERY_BEAT_SCHEDULE["dialer-pace"] = {"task": "dialer.tasks.pace_campaigns_task", "schedule": 1.0,
+                                       "options": {"expires": 2}}
+CELERY_BEAT_SCHEDULE["dialer-estimate"] = {"task": "dialer.tasks.estimate_campaigns_task", "schedule": 15.0,
+                                           "options": {"expires": 10}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}

@@ -27,7 +27,8 @@ def idempotent_ref(idempotency_key: str) -> str:
 
 
 def originate_call(account_id: int, destination: str, *, direction: str = Direction.OUTBOUND,
-                   caller_id: str = "", amd: bool = False, idempotency_key: str = "") -> Call:
+                   caller_id: str = "", amd: bool = False, idempotency_key: str = "",
+                   timeout_seconds: int = ORIGINATE_TIMEOUT_SECONDS) -> Call:
     """Returns the call record; a refused one has outcome REJECTED and end cause REACH_PLAN_LIMIT. With an
     idempotency key a second call for the same key fails on the unique index (IntegrityError), dialling
     nothing: the caller then answers with the first one."""
@@ -48,5 +49,5 @@ def originate_call(account_id: int, destination: str, *, direction: str = Direct
             work.log(call, CallEventKind.REJECTED, cause=HangupCause.REACH_PLAN_LIMIT)
         else:
             work.command(Originate(call_ref=call.engine_ref, destination=target, caller_id=caller_id,
-                                   timeout_seconds=ORIGINATE_TIMEOUT_SECONDS, amd=amd))
+                                   timeout_seconds=timeout_seconds, amd=amd))
         return call

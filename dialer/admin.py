@@ -1,0 +1,142 @@
+"""The dialer in the admin: campaigns (start, pause, resume, finish), lead lists with an import page (CSV or
+XLSX, a report of every refused row) and a progress bar, leads (exported with django-import-export), the
+do-not-call list, attempts and dispositions (read-only)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from import_export import resources
+from import_export.admin import ExportMixin
+
+from accounts.scoped_admin import AccountScopedAdmin, ReadOnlyAdmin
+from core.errors import ActionError
+
+from . import actions, imports
+from .choices import CampaignState
+from .models import Attempt, Campaign, Disposition, DoNotCall, Lead, LeadList
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _state_action(to_state: str, label: str):
+    def run(modeladmin, request: HttpRequest, queryset) -> None:
+        for campaign in queryset:
+            try:
+                actions.change_campaign_state(campaign.pk, to_state, by=request.user.get_username())
+            except ActionError as exc:
+                modeladmin.message_user(request, f"{campaign}: {exc.message}", messages.ERROR)
+    run.short_description = label
+    run.__name__ = f"make_{to_state}"
+    return run
+
+
+@admin.register(Campaign)
+class CampaignAdmin(AccountScopedAdmin):
+    list_display = ["name", "mode", "state", "service", "profile", "abandon_target", "state_changed_at",
+                    "state_changed_by", "account"]
+    list_filter = ["state", "mode", "profile", "account"]
+    search_fields = ["name"]
+    readonly_fields = ["state", "state_changed_at", "state_changed_by"]
+    actions = [_state_action(CampaignState.RUNNING, _("Start or resume")),
+               _state_action(CampaignState.PAUSED, _("Pause")),
+               _state_action(CampaignState.FINISHED, _("Finish"))]
+
+
+class LeadImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"),
+                           help_text=_("A header row; a column named phone (E.164), optionally timezone."))
+
+
+@admin.register(LeadList)
+class LeadListAdmin(AccountScopedAdmin):
+    list_display = ["name", "campaign", "is_active", "progress_bar", "account"]
+    list_filter = ["is_active", "account"]
+    search_fields = ["name"]
+
+    @admin.display(description=_("progress (done / total)"))
+    def progress_bar(self, obj: LeadList) -> str:
+        p = imports.progress(obj)
+        pct = round(100 * p["done"] / p["total"]) if p["total"] else 0
+        return format_html('<progress max="100" value="{}" title="{} %"></progress> {} / {} '
+                           '<a href="{}">{}</a>', pct, pct, p["done"], p["total"],
+                           reverse("admin:dialer_leadlist_import", args=[obj.pk]), _("import"))
+
+    def get_urls(self):
+        return [path("<int:pk>/import/", self.admin_site.admin_view(self.import_view),
+                     name="dialer_leadlist_import"), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        lead_list = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, lead_list):
+            raise PermissionDenied
+        report = None
+        form = LeadImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size > MAX_UPLOAD_BYTES:
+                form.add_error("file", _("At most 20 MB."))
+            else:
+                try:
+                    rows = imports.read_file(upload.read(), upload.name)
+                    report = imports.import_rows(lead_list, rows, fallback_timezone=lead_list.account.timezone)
+                except imports.ImportFileError as exc:
+                    form.add_error("file", str(exc))
+        if report is not None and not report.refused:
+            self.message_user(request, _("%(n)d leads imported.") % {"n": report.imported})
+            return redirect("admin:dialer_leadlist_changelist")
+        context = {**self.admin_site.each_context(request), "title": _("Import leads into %(list)s")
+                   % {"list": lead_list}, "form": form, "report": report, "lead_list": lead_list,
+                   "opts": self.model._meta, "progress": imports.progress(lead_list)}
+        return TemplateResponse(request, "admin/dialer/lead_import.html", context)
+
+
+class LeadResource(resources.ModelResource):
+    class Meta:
+        model = Lead
+        fields = ["id", "lead_list__name", "phone", "timezone", "state", "attempts", "last_outcome",
+                  "next_attempt_at", "fields"]
+
+
+@admin.register(Lead)
+class LeadAdmin(ExportMixin, AccountScopedAdmin):
+    resource_classes = [LeadResource]
+    list_display = ["phone", "lead_list", "timezone", "state", "attempts", "last_outcome", "next_attempt_at"]
+    list_filter = ["state", "last_outcome"]
+    search_fields = ["phone"]
+    readonly_fields = ["state", "attempts", "last_outcome", "next_attempt_at", "abandoned_at", "machine_at"]
+
+
+@admin.register(DoNotCall)
+class DoNotCallAdmin(AccountScopedAdmin):
+    list_display = ["phone", "reason", "added_at", "added_by", "account"]
+    search_fields = ["phone"]
+    readonly_fields = ["added_at", "added_by"]
+
+    def save_model(self, request: HttpRequest, obj: DoNotCall, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        actions.add_do_not_call(obj.account_id, obj.phone, reason=obj.reason, by=request.user.get_username())
+
+
+@admin.register(Attempt)
+class AttemptAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "campaign", "lead", "number", "outcome", "amd_verdict", "operator", "dialed_at",
+                    "answered_at", "connected_at", "ended_at"]
+    list_filter = ["outcome", "amd_verdict"]
+    list_select_related = ["campaign", "lead", "operator"]
+
+
+@admin.register(Disposition)
+class DispositionAdmin(ReadOnlyAdmin):
+    account_path = "attempt__account"
+    list_display = ["at", "attempt", "kind", "callback_at", "operator"]
+    list_filter = ["kind"]
