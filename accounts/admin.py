@@ -10,6 +10,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import AuditHistoryMixin
+
 from . import actions
 from .models import Account, AccountMember, ApiToken
 from .scoping import user_account
@@ -23,7 +25,8 @@ class AccountMemberInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AuditHistoryMixin):
+    history_account_path = "id"
     list_display = ["name", "slug", "plan", "extra_channels", "parent", "timezone", "language", "is_active",
                     "setup_link"]
     list_filter = ["plan", "is_active", "language"]
@@ -46,6 +49,10 @@ class AccountAdmin(admin.ModelAdmin):
             return self.readonly_fields
         # A supervisor sees the commercial terms but cannot change them.
         return [*self.readonly_fields, "plan", "extra_channels", "parent", "slug", "is_active", "webhook_secret"]
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj=None):
+        # A supervisor's slug is read-only: prepopulating it would break the form (KeyError: a 500).
+        return self.prepopulated_fields if request.user.is_superuser else {}
 
     def get_inlines(self, request, obj):
         return self.inlines if request.user.is_superuser else []
@@ -89,11 +96,11 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "account", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["account"]
+class ApiTokenAdmin(AuditHistoryMixin):
+    list_display = ["name", "account", "prefix", "access", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["account", "access"]
     search_fields = ["name", "prefix"]
-    fields = ["account", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["account", "name", "prefix", "access", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     actions = ["revoke"]
 
@@ -114,7 +121,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         account = obj.account if request.user.is_superuser else user_account(request.user)
-        token, raw = actions.create_api_token(account, obj.name)
+        token, raw = actions.create_api_token(account, obj.name, obj.access)
         obj.pk = token.pk
         self.message_user(request, _("Copy the key now, it is not shown again: %(key)s") % {"key": raw},
                           messages.WARNING)

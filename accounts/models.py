@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Language
+from core.audit import AuditedHistory
+
+from .choices import Language, TokenAccess
 
 
 def validate_timezone(value: str) -> None:
@@ -54,6 +56,8 @@ class Account(models.Model):
         help_text=_("Its calls run on the simulator's own clock; the periodic sweeper leaves it alone."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    history = AuditedHistory(excluded_fields=["webhook_secret"])
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("account")
@@ -83,6 +87,8 @@ class AccountMember(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="members")
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("supervisor")
         verbose_name_plural = _("supervisors")
@@ -101,10 +107,16 @@ class ApiToken(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=12, editable=False)
+    access = models.CharField(_("access"), max_length=10, choices=TokenAccess.choices,
+                              default=TokenAccess.READ_WRITE,
+                              help_text=_("A read-only token can list and read everything of the account but "
+                                          "change nothing (403)."))
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    history = AuditedHistory(excluded_fields=["key_hash", "last_used_at"])
 
     class Meta:
         ordering = ["account", "name"]

@@ -9,6 +9,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import AuditedHistory
+
 from .choices import Currency, InvoiceLineKind, LeaseEnd
 
 
@@ -35,6 +37,8 @@ class Plan(models.Model):
     billing_step_seconds = models.PositiveSmallIntegerField(
         _("then billed in steps of (s)"), default=60, validators=[MinValueValidator(1)])
     is_active = models.BooleanField(_("on sale"), default=True)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["included_channels", "name"]

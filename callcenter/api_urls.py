@@ -1,11 +1,12 @@
 """API v1: one router, each app registering its viewsets."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
+from core.api.exceptions import api_not_found
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from telephony.api.views import TelephonyCommandsView, TelephonyEventView
 
@@ -29,4 +30,5 @@ urlpatterns = [
     path("capacity/", CapacityView.as_view(), name="capacity"),
     path("account/plan/", AccountPlanView.as_view(), name="account-plan"),
     *router.urls,
+    re_path(r"^(?P<path>.*/)$", api_not_found),  # last: whatever no route above matched
 ]

@@ -32,6 +32,7 @@ class ServiceAdmin(AccountScopedAdmin):
     list_filter = ["criterion", "overflow_action", "is_active", "account"]
     search_fields = ["name", "description"]
     inlines = [ServiceMembershipInline, OpeningHoursInline, HolidayInline]
+    history_children = ((ServiceMembership, "service"),)
     fieldsets = [
         (None, {"fields": ["account", "name", "description", "criterion", "priority", "is_active"]}),
         (_("Ringing and auto-pause"), {"fields": ["ring_count", "ring_seconds", "pause_after_misses",

@@ -229,7 +229,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if not isinstance(data, dict):
         raise PortError("an event is a JSON object")
     kind = data.get("type")
-    cls = EVENT_TYPES.get(kind)
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise PortError(f"unknown event type {kind!r}; expected one of {sorted(EVENT_TYPES)}")
     names = {f.name: f for f in dataclasses.fields(cls)}

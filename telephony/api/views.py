@@ -33,7 +33,7 @@ class TelephonyEventView(APIView):
     def post(self, request: Request) -> Response:
         try:
             event = event_from_dict(json.loads(request.body or b"null"))
-        except (PortError, json.JSONDecodeError) as exc:
+        except (PortError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         account = request_account(request)
         commands = handle_event(event, account_id=account.pk, source=f"webhook:{account.pk}")
