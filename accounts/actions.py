@@ -10,21 +10,29 @@ from django.db import transaction
 
 from core.clock import now
 
+from .choices import TokenAccess
 from .models import Account, AccountMember, ApiToken, hash_token
 
 TOKEN_PREFIX = "cnt_"
 SUPERVISORS_GROUP = "Supervisors"
 
 
-def create_api_token(account: Account, name: str) -> tuple[ApiToken, str]:
+def create_api_token(account: Account, name: str,
+                     access: TokenAccess = TokenAccess.READ_WRITE) -> tuple[ApiToken, str]:
     """Create a token and return it with its raw key, which is shown once and never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(account=account, name=name, prefix=raw[:12], key_hash=hash_token(raw))
+    token = ApiToken.objects.create(account=account, name=name, prefix=raw[:12], key_hash=hash_token(raw),
+                                    access=access)
     return token, raw
 
 
+@transaction.atomic
 def revoke_api_token(token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now())
+    """Revoke once (a second revocation keeps the first time); a save, so the audit trail records it."""
+    locked = ApiToken.objects.select_for_update().filter(pk=token.pk, revoked_at__isnull=True).first()
+    if locked is not None:
+        locked.revoked_at = now()
+        locked.save(update_fields=["revoked_at"])
 
 
 @transaction.atomic

@@ -7,17 +7,19 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts.scoped_admin import AuditHistoryMixin
+
 from . import actions
 from .models import ApiToken
 from .scoping import user_account
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "account", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["account"]
+class ApiTokenAdmin(AuditHistoryMixin):
+    list_display = ["name", "account", "prefix", "access", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["account", "access"]
     search_fields = ["name", "prefix"]
-    fields = ["account", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["account", "name", "prefix", "access", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     actions = ["revoke"]
 
@@ -38,7 +40,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         account = obj.account if request.user.is_superuser else user_account(request.user)
-        token, raw = actions.create_api_token(account, obj.name)
+        token, raw = actions.create_api_token(account, obj.name, obj.access)
         obj.pk = token.pk
         self.message_user(request, _("Copy the key now, it is not shown again: %(key)s") % {"key": raw},
                           messages.WARNING)

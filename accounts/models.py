@@ -16,8 +16,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core import netguard
+from core.audit import AuditedHistory
 
-from .choices import Currency, Language
+from .choices import Currency, Language, TokenAccess
 
 
 def validate_timezone(value: str) -> None:
@@ -64,6 +65,8 @@ class Plan(models.Model):
     billing_step_seconds = models.PositiveSmallIntegerField(
         _("then billed in steps of (s)"), default=60, validators=[MinValueValidator(1)])
     is_active = models.BooleanField(_("on sale"), default=True)
+
+    history = AuditedHistory()
 
     class Meta:
         db_table = "billing_plan"  # the table keeps its name (the budget's SQL and existing databases)
@@ -112,6 +115,8 @@ class Account(models.Model):
         help_text=_("Its calls run on the simulator's own clock; the periodic sweeper leaves it alone."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    history = AuditedHistory(excluded_fields=["webhook_secret"])
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("account")
@@ -147,6 +152,8 @@ class AccountMember(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="members")
 
+    history = AuditedHistory()
+
     class Meta:
         verbose_name = _("supervisor")
         verbose_name_plural = _("supervisors")
@@ -165,10 +172,16 @@ class ApiToken(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=12, editable=False)
+    access = models.CharField(_("access"), max_length=10, choices=TokenAccess.choices,
+                              default=TokenAccess.READ_WRITE,
+                              help_text=_("A read-only token can list and read everything of the account but "
+                                          "change nothing (403)."))
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    history = AuditedHistory(excluded_fields=["key_hash", "last_used_at"])
 
     class Meta:
         ordering = ["account", "name"]

@@ -7,9 +7,11 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
 
+from core.audit import is_audited_model
 from core.validators import normalize_phone
 
 from .scoping import user_account
@@ -53,6 +55,74 @@ def _unique_with_account(model: type[models.Model]) -> list[tuple[str, str]]:
 SETUP_FLAG = "_setup"
 
 
+class AuditHistoryMixin(SimpleHistoryAdmin):
+    """The "History" button shows the audit trail (core/audit.py): each change with who, via what, when and
+    the fields' values before and after. A supervisor sees only the history of their account's objects, a
+    deleted object's too; nothing can be reverted from it. Models without a trail keep Django's own log.
+
+    `history_account_path` leads from the historical row to its account ("id" for the account itself;
+    None: only superusers see the history)."""
+
+    history_account_path: str | None = "account"
+
+    @property
+    def object_history_template(self) -> str | None:
+        return "admin/audit_history.html" if is_audited_model(self.model) else None  # None: Django's page
+    # Rows edited inline with this object whose trail its history page shows too: (model, its key to us).
+    history_children: tuple[tuple[type[models.Model], str], ...] = ()
+
+    def history_scope(self, request: HttpRequest, qs: models.QuerySet) -> models.QuerySet:
+        if request.user.is_superuser:
+            return qs
+        account = user_account(request.user)
+        if account is None or self.history_account_path is None:
+            return qs.none()
+        return qs.filter(**{self.history_account_path: account.pk})
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        return self.history_scope(request, super().get_history_queryset(request, history_manager, pk_name,
+                                                                         object_id))
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        if not is_audited_model(self.model):
+            return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+        pk_name = self.model._meta.pk.attname
+        try:
+            self.model._meta.pk.to_python(object_id)
+        except ValidationError as exc:
+            raise Http404 from exc
+        if not (self.get_queryset(request).filter(**{pk_name: object_id}).exists()
+                or self.history_scope(request, self.model.history.filter(**{pk_name: object_id})).exists()):
+            raise Http404
+        # The object is this supervisor's (its own trail is scoped): the rows edited inline with it are too.
+        children = [(model._meta.verbose_name_plural, [self.child_change(r) for r in model.history.filter(
+            **{f"{key}_id": object_id}).select_related("history_user").order_by("-history_date")[:200]])
+            for model, key in self.history_children]
+        return super().history_view(request, object_id, {**(extra_context or {}), "history_children": children})
+
+    @staticmethod
+    def child_change(record) -> dict[str, Any]:
+        previous = record.prev_record if record.history_type == "~" else None
+        changes = [] if previous is None else [(c.field, c.old, c.new) for c in record.diff_against(previous).changes]
+        return {"record": record, "action": record.get_history_type_display(), "object": str(record.instance),
+                "changes": changes}
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str, extra_context=None):
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
+        try:
+            self.model._meta.pk.to_python(object_id)
+            int(version_id)
+        except (ValidationError, ValueError) as exc:
+            raise Http404 from exc
+        if not self.history_scope(request, history.filter(**{self.model._meta.pk.attname: object_id,
+                                                              "history_id": version_id})).exists():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_urls(self):
+        return super().get_urls() if is_audited_model(self.model) else admin.ModelAdmin.get_urls(self)
+
+
 class SetupFlowMixin:
     """A form opened from the setup page (`?_setup=<step>`) goes back to it once saved, where the next step
     waits. "Save and add another" and "Save and continue editing" keep the supervisor where they asked."""
@@ -71,7 +141,7 @@ class SetupFlowMixin:
         return self._back_to_setup(request, super().response_change(request, obj))
 
 
-class AccountScopedAdmin(SetupFlowMixin, AccountScopedMixin, admin.ModelAdmin):
+class AccountScopedAdmin(SetupFlowMixin, AccountScopedMixin, AuditHistoryMixin):
     account_path = "account"
     phone_fields: tuple[str, ...] = ()  # typed as people do; national numbers read in the account's country
 

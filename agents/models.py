@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import AuditedHistory
 from core.validators import validate_e164, validate_sip_uri
 
 from .choices import EndpointKind, OperatorState, PauseSource, Via
@@ -19,6 +20,8 @@ class PauseReason(models.Model):
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="pause_reasons")
     name = models.CharField(_("name"), max_length=60)
     is_active = models.BooleanField(_("active"), default=True)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["account", "name"]
@@ -78,6 +81,8 @@ class Operator(models.Model):
     # One more with each state change, in the same UPDATE, under the row lock: versions of one operator
     # commit in order, so a console or wallboard can drop an event older than what it shows (boards/PROTOCOL.md).
     version = models.PositiveBigIntegerField(_("state version"), default=0, editable=False)
+
+    history = AuditedHistory(excluded_fields=["password", "pin", *sorted(PRESENCE_FIELDS)])
 
     class Meta:
         ordering = ["account", "name"]

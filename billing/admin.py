@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scoped_admin import ReadOnlyAdmin
+from accounts.scoped_admin import AuditHistoryMixin, ReadOnlyAdmin
 
 from .models import Invoice, InvoiceLine, Plan
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditHistoryMixin):
+    history_account_path = None  # the provider's catalogue: its history is the superusers'
     list_display = ["name", "code", "included_channels", "extra_channels_allowed", "extra_channel_price",
                     "included_minutes", "monthly_fee", "currency", "billing_first_seconds", "billing_step_seconds",
                     "is_active"]

@@ -1,12 +1,13 @@
 """API v1: one router, each app registering its viewsets."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import SupervisorsView
 from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
+from core.api.exceptions import api_not_found
 from dialer.api.views import AttemptViewSet, CampaignViewSet, DispositionViewSet, LeadListViewSet
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from simulator.web import TestCallView
@@ -38,4 +39,5 @@ urlpatterns = [
     path("account/plan/", AccountPlanView.as_view(), name="account-plan"),
     path("supervisors/", SupervisorsView.as_view(), name="supervisors"),
     *router.urls,
+    re_path(r"^(?P<path>.*/)$", api_not_found),  # last: whatever no route above matched
 ]

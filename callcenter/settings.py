@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the project (the docs work offline)
     "django_celery_beat",
+    "simple_history",
     "channels",
     "axes",
     "core",
@@ -96,9 +97,12 @@ MIDDLEWARE = [
     "accounts.middleware.AccountTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # the audit trail's who and via (core/audit.py)
     # Last: locks out a client after repeated wrong admin passwords (django-axes; see Auth below).
     "axes.middleware.AxesMiddleware",
 ]
+# The audit trail is a record, not an undo button: reverting from it would bypass the action functions.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 ROOT_URLCONF = "callcenter.urls"
 
@@ -269,7 +273,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     # Per API token (and per address without one); a throttle whose cache is down lets the request through.
     "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.TokenRateThrottle",

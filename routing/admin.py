@@ -36,6 +36,7 @@ class ServiceAdmin(AccountScopedAdmin):
     search_fields = ["name", "description"]
     inlines = [ServiceMembershipInline, OpeningHoursInline, HolidayInline]
     phone_fields = ("overflow_number",)
+    history_children = ((ServiceMembership, "service"),)
     fieldsets = [
         (None, {"fields": ["account", "name", "description", "criterion", "priority", "is_active"]}),
         (_("Ringing and auto-pause"), {"fields": ["ring_count", "ring_seconds", "pause_after_misses",

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import AuditedHistory
 from core.validators import validate_e164, validate_number_prefix
 
 from .audio import AUDIO_EXTENSIONS, inspect_audio, sniff_format
@@ -45,6 +46,8 @@ class Prompt(models.Model):
     duration_seconds = models.DecimalField(_("duration (s)"), max_digits=7, decimal_places=2, editable=False)
     size_bytes = models.PositiveIntegerField(_("size (bytes)"), editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["account", "kind", "name"]
@@ -140,6 +143,8 @@ class Service(models.Model):
     # ACD memory for sequential rotation: the membership that got the last call.
     rotation_cursor = models.BigIntegerField(null=True, blank=True, editable=False)
 
+    history = AuditedHistory(excluded_fields=["rotation_cursor"])
+
     class Meta:
         ordering = ["account", "name"]
         verbose_name = _("service")
@@ -182,6 +187,8 @@ class ServiceMembership(models.Model):
         _("skill level"), default=5, validators=[MinValueValidator(SKILL_MIN), MaxValueValidator(SKILL_MAX)],
         help_text=_("1 (lowest) to 10 (most qualified)."))
 
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["service", "-skill_level"]
         verbose_name = _("service operator")
@@ -221,6 +228,8 @@ class PhoneNumber(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
 
+    history = AuditedHistory()
+
     class Meta:
         ordering = ["account", "number"]
         verbose_name = _("phone number")
@@ -243,6 +252,8 @@ class CallerRoute(models.Model):
     service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE,
                                 related_name="caller_routes")
     description = models.CharField(_("description"), max_length=100, blank=True)
+
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["account", "prefix"]

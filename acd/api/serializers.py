@@ -10,8 +10,8 @@ from ..models import Call
 
 
 class CallSerializer(serializers.ModelSerializer):
-    service_name = serializers.CharField(source="service.name", read_only=True, default=None)
-    operator_name = serializers.CharField(source="operator.name", read_only=True, default=None)
+    service_name = serializers.CharField(source="service.name", read_only=True, default=None, allow_null=True)
+    operator_name = serializers.CharField(source="operator.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Call

@@ -40,9 +40,9 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         description="The call is not connected, or the target cannot take it.")})
     @action(detail=True, methods=["post"])
     def transfer(self, request: Request, pk: str | None = None) -> Response:
+        call = self.get_object()  # first: another account's call is missing, whatever the body says
         body = TransferSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        call = self.get_object()
         try:
             actions.transfer_call(call.pk, call.account_id, operator_id=body.validated_data.get("operator"),
                                    service_id=body.validated_data.get("service"),

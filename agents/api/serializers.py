@@ -16,7 +16,9 @@ class OperatorSerializer(AccountScopedSerializer):
                                      help_text="Write-only. Required when creating an operator.")
     pin = serializers.CharField(write_only=True, required=False, allow_blank=True,
                                 help_text="Write-only phone PIN, 4 to 8 digits.")
-    pause_reason_name = serializers.CharField(source="pause_reason.name", read_only=True, default=None)
+    # A method, not `source="pause_reason.name"` with a default: DRF skips a dotted field's default on a
+    # partial update, so a PATCH answered without the key the schema requires.
+    pause_reason_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Operator
@@ -25,6 +27,9 @@ class OperatorSerializer(AccountScopedSerializer):
                   "no_answer_streak", "created_at"]
         read_only_fields = ["state", "state_changed_at", "pause_source", "pause_reason", "no_answer_streak",
                             "created_at"]
+
+    def get_pause_reason_name(self, operator: Operator) -> str | None:
+        return operator.pause_reason.name if operator.pause_reason_id else None
 
     def validate_password(self, value: str) -> str:
         try:

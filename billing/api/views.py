@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.scoping import request_account
 from budget.actions import in_use
 from budget.models import LimitRefusal
+from core.api.filters import UtcIsoDateTimeFilter
 from core.clock import now
 
 from .. import actions
@@ -157,8 +158,8 @@ class RefusalSerializer(serializers.ModelSerializer):
 
 
 class RefusalFilterSet(django_filters.FilterSet):
-    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    after = UtcIsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    before = UtcIsoDateTimeFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = LimitRefusal

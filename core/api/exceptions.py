@@ -1,10 +1,13 @@
-"""API error shape: DRF's field → messages dict, plus Django ValidationError mapped to 400."""
+"""API error shape: always an object: DRF's field → messages, `detail`, and the actions' `code` + `detail`;
+Django ValidationError mapped to 400."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -18,4 +21,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = ValidationError(as_serializer_error(exc))
     if isinstance(exc, ActionError):
         return Response(exc.as_dict(), status=exc.http_status)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # A ValidationError raised about the request as a whole (e.g. a search term with a NUL) renders as a
+        # bare list: keep the one error shape, an object.
+        response.data = {"non_field_errors": response.data}
+    return response
+
+
+@csrf_exempt  # it changes nothing: a session cookie without a CSRF token must meet the 404, not an HTML 403
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any /api/v1/ path no route matches (e.g. `/operators/0.5/`): the API's 404 in its one error shape,
+    never Django's HTML page."""
+    return JsonResponse({"detail": "Not found."}, status=404)

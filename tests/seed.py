@@ -1,0 +1,48 @@
+"""One account with an object of every kind the API serves, for the tests that walk every resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from acd.models import Call
+from acd.tests.switch import Switch, only_ring
+from agents import actions as presence
+from billing.invoices import issue_invoice
+from billing.models import LimitRefusal
+from core.audio import tone_wav
+from core.clock import ManualClock, now
+from routing.choices import PromptKind
+from routing.models import CallerRoute, Prompt
+from tests import factories
+
+
+def seed_account(clock: ManualClock, account=None) -> dict[str, Any]:
+    """An account with operators, a service, a number, a pause reason, a prompt, a caller route, an ended and
+    a connected call, an invoice and a refusal; its token; and each object's id under its API path."""
+    account = account or factories.make_account()
+    op, other_op = factories.make_operator(account), factories.make_operator(account)
+    service = factories.make_service(account, [(op, 5), (other_op, 3)], wrapup_seconds=0)
+    number = factories.make_number(account, service)
+    reason = factories.make_pause_reason(account)
+    prompt = Prompt(account=account, name="Welcome", kind=PromptKind.WELCOME)
+    prompt.audio = SimpleUploadedFile("w.wav", tone_wav(0.5))
+    prompt.full_clean()
+    prompt.save()
+    route = CallerRoute.objects.create(account=account, prefix="+3906", service=service)
+    presence.login_operator(op.pk)
+    switch = Switch(account, clock)
+    ended, commands = switch.incoming(number.number)
+    switch.answer(ended, only_ring(commands))
+    clock.advance(30)
+    switch.hangup(ended)
+    live, commands = switch.incoming(number.number)
+    presence.login_operator(other_op.pk)
+    switch.answer(live, only_ring(commands))
+    invoice = issue_invoice(account.pk, 2026, 3)
+    LimitRefusal.objects.create(account=account, limited_by=account, at=now(), direction="inbound")
+    ids = {"operators": op.pk, "services": service.pk, "numbers": number.pk, "pause-reasons": reason.pk,
+           "prompts": prompt.pk, "caller-routes": route.pk, "invoices": invoice.pk,
+           "calls": Call.objects.get(engine_ref=live).pk}
+    return {"account": account, "token": factories.make_token(account), "ids": ids}
