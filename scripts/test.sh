@@ -5,5 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$1
 shift
-DJANGO_SETTINGS_MODULE=callcenter.settings_test "$PY" manage.py makemigrations --check --dry-run
+# The test settings (DEBUG on, a throw-away key), whatever a parent process set (importing the callcenter
+# package sets Celery's default, callcenter.settings).
+export DJANGO_SETTINGS_MODULE=callcenter.settings_test
+"$PY" manage.py makemigrations --check --dry-run
 FAST_PASSWORD_HASHER=1 exec "$PY" -m pytest "$@"

@@ -50,6 +50,8 @@ class TestCall(models.Model):
     the moment it hangs up whatever happens (`ends_at`), so a test call can never ring or hold a channel for
     long. Timers are these timestamps, swept every second by Celery beat (never Celery ETAs)."""
 
+    __test__ = False  # a model, not a pytest class (its name starts with Test)
+
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     call_ref = models.CharField(max_length=100, unique=True)
     number = models.CharField(max_length=20)

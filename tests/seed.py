@@ -10,7 +10,7 @@ from acd.models import Call
 from acd.tests.switch import Switch, only_ring
 from agents import actions as presence
 from billing.invoices import issue_invoice
-from billing.models import LimitRefusal
+from budget.models import LimitRefusal
 from core.audio import tone_wav
 from core.clock import ManualClock, now
 from routing.choices import PromptKind
