@@ -13,6 +13,8 @@ from billing.invoices import issue_invoice
 from budget.models import LimitRefusal
 from core.audio import tone_wav
 from core.clock import ManualClock, now
+from dialer.choices import AttemptOutcome, DispositionKind
+from dialer.models import Attempt, Campaign, Disposition, Lead, LeadList
 from routing.choices import PromptKind
 from routing.models import CallerRoute, Prompt
 from tests import factories
@@ -42,7 +44,17 @@ def seed_account(clock: ManualClock, account=None) -> dict[str, Any]:
     switch.answer(live, only_ring(commands))
     invoice = issue_invoice(account.pk, 2026, 3)
     LimitRefusal.objects.create(account=account, limited_by=account, at=now(), direction="inbound")
+    campaign = Campaign.objects.create(account=account, name="Spring offers", service=service,
+                                       caller_id="+390212345678")
+    lead_list = LeadList.objects.create(account=account, campaign=campaign, name="March")
+    lead = Lead.objects.create(account=account, lead_list=lead_list, phone="+390612345678", timezone="Europe/Rome")
+    open_attempt = Attempt.objects.create(account=account, campaign=campaign, lead=lead, number=1, created_at=now(),
+                                          outcome=AttemptOutcome.NO_ANSWER, ended_at=now())
+    done = Attempt.objects.create(account=account, campaign=campaign, lead=lead, number=2, created_at=now(),
+                                  outcome=AttemptOutcome.CONNECTED, operator=op, ended_at=now())
+    disposition = Disposition.objects.create(attempt=done, kind=DispositionKind.NOT_INTERESTED, operator=op, at=now())
     ids = {"operators": op.pk, "services": service.pk, "numbers": number.pk, "pause-reasons": reason.pk,
            "prompts": prompt.pk, "caller-routes": route.pk, "invoices": invoice.pk,
-           "calls": Call.objects.get(engine_ref=live).pk}
+           "calls": Call.objects.get(engine_ref=live).pk, "campaigns": campaign.pk, "lead-lists": lead_list.pk,
+           "attempts": open_attempt.pk, "dispositions": disposition.pk}
     return {"account": account, "token": factories.make_token(account), "ids": ids}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ValidationError
@@ -21,6 +22,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = ValidationError(as_serializer_error(exc))
     if isinstance(exc, ActionError):
         return Response(exc.as_dict(), status=exc.http_status)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        # Deleting what other objects still use (a service a campaign dials for): nothing was deleted.
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects
+                        if hasattr(obj, "_meta")}) if isinstance(exc, ProtectedError) else []
+        return Response({"code": "protected", "detail": "Other objects still use this one; change or delete "
+                         "them first." + (f" ({', '.join(names)})" if names else "")}, status=409)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, list):
         # A ValidationError raised about the request as a whole (e.g. a search term with a NUL) renders as a

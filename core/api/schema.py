@@ -48,13 +48,17 @@ ERROR_DESCRIPTIONS = {
     "401": "No credentials, or an unknown or revoked API token (or a bad webhook signature).",
     "403": "Authenticated, but not allowed to do this.",
     "404": "No such object in this account (another account's object answers the same).",
+    "409": "The object's state does not allow this now (e.g. a campaign already finished), or other objects still "
+           "depend on it (delete those first).",
     "413": "The request body is larger than the server accepts.",
+    "415": "The body's content type is not one the operation reads (JSON, or multipart where it takes a file).",
     "429": "Too many requests: wait for the time in the Retry-After header.",
 }
 
 
-# Pagination, ordering and search ignore a value they cannot use instead of refusing it.
-LENIENT_QUERY_PARAMETERS = frozenset({"limit", "offset", "ordering", "search"})
+# Ordering and search ignore a value they cannot use instead of refusing it; pagination refuses a page past
+# its bounds (core/api/pagination.py) with a 400.
+LENIENT_QUERY_PARAMETERS = frozenset({"ordering", "search"})
 
 
 def model_field_of(field: serializers.Field):
@@ -102,8 +106,10 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("403")
         if "{" in self.path:
             codes.append("404")
+        if self.method == "DELETE" or (self.method == "POST" and "{" in self.path):
+            codes.append("409")  # a protected object still referred to; an action the state refuses
         if self.method in ("POST", "PUT", "PATCH"):
-            codes.append("413")
+            codes.extend(["413", "415"])
         if self.view.get_throttles():
             codes.append("429")
         return codes

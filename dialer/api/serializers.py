@@ -51,7 +51,7 @@ class ImportReportSerializer(serializers.Serializer):
 class AttemptSerializer(serializers.ModelSerializer):
     phone = serializers.CharField(source="lead.phone", read_only=True)
     lead_fields = serializers.JSONField(source="lead.fields", read_only=True)
-    disposition = serializers.CharField(source="disposition.kind", read_only=True, default=None)
+    disposition = serializers.CharField(source="disposition.kind", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Attempt

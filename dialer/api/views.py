@@ -112,13 +112,15 @@ class AttemptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         description="The attempt was not answered, or a callback has no future time.")})
     @action(detail=True, methods=["post"])
     def disposition(self, request: Request, pk: str | None = None) -> Response:
+        attempt = self.get_object()  # another account's attempt is a 404 whatever the body says
         body = DispositionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        attempt = self.get_object()
         operator_id = request.data.get("operator")
-        if operator_id is not None and not Operator.objects.filter(pk=operator_id,
-                                                                   account=request_account(request)).exists():
+        if operator_id is not None and (isinstance(operator_id, bool) or not str(operator_id).isdigit()
+                                        or len(str(operator_id)) > 18 or not Operator.objects.filter(
+                                            pk=int(operator_id), account=request_account(request)).exists()):
             raise ValidationError({"operator": ["No such operator."]})
+        operator_id = int(operator_id) if operator_id is not None else None
         disposition = actions.set_disposition(attempt.pk, body.validated_data["kind"], operator_id=operator_id,
                                               callback_at=body.validated_data.get("callback_at"),
                                               note=body.validated_data.get("note", ""), by=_by(request))
