@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -78,6 +79,8 @@ def start_server(port: int) -> tuple[subprocess.Popen, int]:
     workers = int(os.environ.get("BENCH_WEB_CONCURRENCY") or (default.group(1) if default else 2))
     env = {**os.environ, "DATABASE_URL": URL, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
            "DEBUG": "false", "TELEPHONY_BACKEND": "webhook", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+           # production's settings, but plain HTTP on loopback (TLS ends at the proxy) and a throw-away key
+           "SECRET_KEY": secrets.token_urlsafe(50), "HTTPS": "false", "BEHIND_PROXY": "false",
            # `python` in the Procfile is the virtualenv's, as under `make run`
            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
     log = open(RESULTS / "webhook-server.log", "w")  # noqa: SIM115  (the server's whole life)
