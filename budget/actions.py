@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -177,8 +178,6 @@ def acquire_outcome(row: tuple, call, direction: str) -> Account | None:
 def _run_prepared(sql: str, params: dict) -> tuple:
     """Run one of the budget's statements as a server-side prepared statement: PostgreSQL plans it once per
     connection instead of on every call (planning this chain of CTEs costs more than running it)."""
-    import psycopg
-
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cur:
         cur.execute(sql, params, prepare=True)

@@ -13,6 +13,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.clock import now
+from telephony.signing import ACCOUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests import factories
 
 
@@ -20,6 +22,14 @@ def client_for(account) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {factories.make_token(account)}")
     return client
+
+
+def post_signed(account_slug: str, secret: str, body: bytes, *, ts: int | None = None,
+                path: str = "telephony-events"):
+    """A request an engine signs: the account's slug, the timestamp and the HMAC of `timestamp.body`."""
+    ts = int(now().timestamp()) if ts is None else ts
+    headers = {ACCOUNT_HEADER: account_slug, TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(secret, ts, body)}
+    return APIClient().post(reverse(path), data=body, content_type="application/json", headers=headers)
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.actions import create_api_token, create_supervisor
 from accounts.models import Account, Plan
+from agents import actions as presence
 from agents.choices import EndpointKind
 from agents.models import Operator, PauseReason
 from billing.defaults import ensure_default_plans
@@ -64,3 +65,12 @@ def make_supervisor(account: Account):
 
 def make_superuser():
     return get_user_model().objects.create_superuser(f"root{next(_seq)}", "root@example.com", PASSWORD)
+
+
+def make_floor(account: Account | None = None) -> tuple[Account, Operator, PhoneNumber]:
+    """The smallest working call center: one operator, logged in, on a service a number points at."""
+    account = account or make_account()
+    op = make_operator(account)
+    number = make_number(account, make_service(account, [(op, 5)]))
+    presence.login_operator(op.pk)
+    return account, op, number

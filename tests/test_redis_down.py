@@ -71,10 +71,7 @@ def call_api(base: str, path: str, token: str, body: dict | None = None, headers
 
 @pytest.fixture
 def floor():
-    account = factories.make_account()
-    op = factories.make_operator(account)
-    number = factories.make_number(account, factories.make_service(account, [(op, 5)]))
-    presence.login_operator(op.pk)
+    account, op, number = factories.make_floor()
     presence.pause_operator(op.pk)
     return account, op, number, factories.make_token(account)
 

@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 
 from acd.actions import transfer_call
 from acd.tests.switch import Switch, only_ring
-from agents import actions as presence
 from core.clock import ManualClock, now
 from telephony import outbox
 from telephony.tasks import push_commands
@@ -46,10 +45,7 @@ def test_a_public_engine_url_is_accepted_and_a_platform_setting_allows_private_o
 @pytest.fixture
 def pending():
     """An account with one command waiting in the outbox (a supervisor's transfer of a connected call)."""
-    account = factories.make_account()
-    op = factories.make_operator(account)
-    number = factories.make_number(account, factories.make_service(account, [(op, 5)]))
-    presence.login_operator(op.pk)
+    account, _op, number = factories.make_floor()
     switch = Switch(account, ManualClock(now()))
     ref, commands = switch.incoming(number.number)
     switch.answer(ref, only_ring(commands))

@@ -4,31 +4,18 @@ unknown account slug is answered exactly like a bad signature."""
 import json
 
 import pytest
-from django.urls import reverse
-from rest_framework.test import APIClient
 
 from acd.models import Call
-from agents import actions as presence
-from core.clock import now
-from telephony.signing import ACCOUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests import factories
+from tests.api import post_signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def post_raw(account_slug: str, secret: str, body: bytes):
-    ts = int(now().timestamp())
-    headers = {ACCOUNT_HEADER: account_slug, TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(secret, ts, body)}
-    return APIClient().post(reverse("telephony-events"), data=body, content_type="application/json",
-                            headers=headers)
-
 
 @pytest.fixture
 def floor():
-    account = factories.make_account()
-    op = factories.make_operator(account)
-    number = factories.make_number(account, factories.make_service(account, [(op, 5)]))
-    presence.login_operator(op.pk)
+    account, _op, number = factories.make_floor()
     return account, number
 
 
@@ -49,7 +36,7 @@ def event(number, **overrides):
 ])
 def test_malformed_field_is_400_naming_it(floor, overrides, message):
     account, number = floor
-    response = post_raw(account.slug, account.webhook_secret, json.dumps(event(number, **overrides)).encode())
+    response = post_signed(account.slug, account.webhook_secret, json.dumps(event(number, **overrides)).encode())
     assert response.status_code == 400, response.content
     assert message in response.json()["detail"]
     assert not Call.objects.exists()
@@ -65,7 +52,7 @@ def test_wrong_types_in_other_events_are_400(floor):
                           "digits must be a string"),
                          ({"type": "hangup", "event_id": "h", "call_ref": "c", "leg_ref": "l" * 41},
                           "leg_ref is longer than 40")]:
-        response = post_raw(account.slug, account.webhook_secret, json.dumps(doc).encode())
+        response = post_signed(account.slug, account.webhook_secret, json.dumps(doc).encode())
         assert response.status_code == 400, (doc, response.content)
         assert message in response.json()["detail"]
 
@@ -74,7 +61,7 @@ def test_a_real_sip_uri_caller_is_accepted_and_stored_whole(floor):
     account, number = floor
     caller = "sip:+393331234567;cpc=ordinary@carrier-gateway-07.milano.example-telecom.it;user=phone"
     assert len(caller) > 40
-    response = post_raw(account.slug, account.webhook_secret, json.dumps(event(number, caller=caller)).encode())
+    response = post_signed(account.slug, account.webhook_secret, json.dumps(event(number, caller=caller)).encode())
     assert response.status_code == 200, response.content
     assert Call.objects.get().caller == caller
 
@@ -82,22 +69,22 @@ def test_a_real_sip_uri_caller_is_accepted_and_stored_whole(floor):
 def test_deep_nesting_is_400_not_a_recursion_error(floor):
     account, _ = floor
     body = b'{"type": "hangup", "event_id": "x", "call_ref": "y", "cause": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    response = post_raw(account.slug, account.webhook_secret, body)
+    response = post_signed(account.slug, account.webhook_secret, body)
     assert response.status_code == 400, response.content[:300]
     assert "nested deeper than" in response.json()["detail"]
 
 
 def test_body_that_is_not_utf8_is_400(floor):
     account, _ = floor
-    response = post_raw(account.slug, account.webhook_secret, b'{"type": "hangup\xff\xfe"}')
+    response = post_signed(account.slug, account.webhook_secret, b'{"type": "hangup\xff\xfe"}')
     assert response.status_code == 400, response.content
 
 
 def test_unknown_slug_is_answered_like_a_bad_signature(floor):
     account, number = floor
     body = json.dumps(event(number)).encode()
-    unknown = post_raw("no-such-account", account.webhook_secret, body)
-    bad_signature = post_raw(account.slug, "not-the-secret", body)
+    unknown = post_signed("no-such-account", account.webhook_secret, body)
+    bad_signature = post_signed(account.slug, "not-the-secret", body)
     assert unknown.status_code == bad_signature.status_code in (401, 403)
     assert unknown.json() == bad_signature.json()
     assert not Call.objects.exists()

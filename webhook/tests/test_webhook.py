@@ -10,29 +10,21 @@ from rest_framework.test import APIClient
 
 from agents import actions as presence
 from core.clock import now
-from telephony.signing import ACCOUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
+from telephony.signing import ACCOUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from telephony.tasks import push_commands
 from tests import factories
+from tests.api import post_signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def post_event(account, event: dict, *, secret=None, ts=None, path="telephony-events"):
-    body = json.dumps(event).encode()
-    ts = int(now().timestamp()) if ts is None else ts
-    headers = {ACCOUNT_HEADER: account.slug, TIMESTAMP_HEADER: str(ts),
-               SIGNATURE_HEADER: sign(secret or account.webhook_secret, ts, body)}
-    return APIClient().post(reverse(path), data=body, content_type="application/json",
-                            headers=headers)
+    return post_signed(account.slug, secret or account.webhook_secret, json.dumps(event).encode(), ts=ts, path=path)
 
 
 @pytest.fixture
 def floor():
-    account = factories.make_account()
-    op = factories.make_operator(account)
-    number = factories.make_number(account, factories.make_service(account, [(op, 5)]))
-    presence.login_operator(op.pk)
-    return account, op, number
+    return factories.make_floor()
 
 
 def incoming(number, ref="c1", event_id="e1"):
