@@ -97,20 +97,19 @@ class AccountAdmin(admin.ModelAdmin):
         account = get_object_or_404(self.get_queryset(request), pk=pk)
         return usage_dashboard(request, account, {**self.admin_site.each_context(request), "opts": self.model._meta})
 
-    def my_usage_view(self, request: HttpRequest) -> HttpResponse:
-        """The admin home's link: a supervisor's own usage page; a superuser picks from the accounts list."""
+    def _own_account_page(self, request: HttpRequest, page: str) -> HttpResponse:
+        """The admin home's links: the supervisor's own account's page (its query kept, e.g. ?saved=<step>
+        after a setup form); a superuser picks the account from the list."""
         account = user_account(request.user)
         if account is None:
             if request.user.is_superuser:
                 return redirect("admin:accounts_account_changelist")
             raise PermissionDenied
-        return redirect("admin:accounts_account_usage", pk=account.pk)
+        query = f"?{request.GET.urlencode()}" if request.GET else ""
+        return redirect(reverse(f"admin:accounts_account_{page}", args=[account.pk]) + query)
+
+    def my_usage_view(self, request: HttpRequest) -> HttpResponse:
+        return self._own_account_page(request, "usage")
 
     def my_setup_view(self, request: HttpRequest) -> HttpResponse:
-        account = user_account(request.user)
-        if account is None:
-            if request.user.is_superuser:
-                return redirect("admin:accounts_account_changelist")
-            raise PermissionDenied
-        query = f"?{request.GET.urlencode()}" if request.GET else ""  # e.g. ?saved=<step> after a form
-        return redirect(reverse("admin:accounts_account_setup", args=[account.pk]) + query)
+        return self._own_account_page(request, "setup")
