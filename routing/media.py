@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils._os import safe_join
 
@@ -25,7 +26,7 @@ def prompt_audio(request: HttpRequest, name: str) -> FileResponse:
         raise Http404("Not a prompt.")
     try:
         path = Path(safe_join(Path(settings.MEDIA_ROOT) / "prompts", name))
-    except Exception as exc:  # a path leaving the prompts folder (SuspiciousFileOperation)
+    except SuspiciousFileOperation as exc:  # a path leaving the prompts folder
         raise Http404("Not a prompt.") from exc
     if not path.is_file():
         raise Http404("Not a prompt.")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework import authentication, exceptions
 from rest_framework.throttling import BaseThrottle
 
@@ -24,7 +25,7 @@ def _failures_key(request) -> str:
 def _too_many_failures(request) -> bool:
     try:
         return (cache.get(_failures_key(request)) or 0) >= settings.API_TOKEN_FAILURE_LIMIT
-    except Exception:  # the cache (Redis) is down: the guard lets the request through rather than fail it
+    except RedisError:  # the cache (Redis) is down: the guard lets the request through rather than fail it
         log.warning("wrong-token count not checked: the cache does not answer", exc_info=True)
         return False
 
@@ -34,7 +35,7 @@ def _count_failure(request) -> None:
     try:
         cache.add(key, 0, timeout=settings.API_TOKEN_FAILURE_WINDOW_SECONDS)
         cache.incr(key)
-    except Exception:
+    except RedisError:
         log.warning("wrong-token count not recorded: the cache does not answer", exc_info=True)
 
 

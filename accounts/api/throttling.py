@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -18,7 +19,7 @@ class _FailOpen(SimpleRateThrottle):
     def allow_request(self, request: Request, view) -> bool:
         try:
             return super().allow_request(request, view)
-        except Exception:  # the cache (Redis) is down: do not turn a guard into an outage
+        except RedisError:  # the cache (Redis) is down: do not turn a guard into an outage
             log.warning("rate limit not checked: the cache does not answer", exc_info=True)
             return True
 
