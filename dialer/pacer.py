@@ -23,7 +23,7 @@ from agents.choices import OperatorState
 from agents.models import Operator
 from core.clock import now
 
-from . import actions, compliance, pacing
+from . import actions, compliance, pacing, stats
 from .choices import OPEN_OUTCOMES, AttemptOutcome, CampaignMode, CampaignState
 from .models import Attempt, Campaign
 
@@ -129,12 +129,11 @@ def estimate_campaign(campaign_id: int) -> pacing.Estimates | None:
             talks.append(r["call__talk_seconds"])
     est, control = _estimates(campaign)
     est = pacing.estimate(history, talks, est)
-    start = compliance.window_start(campaign.profile, at, campaign.account.timezone)
-    window = Attempt.objects.filter(campaign=campaign, answered_at__gte=start).exclude(
-        outcome=AttemptOutcome.MACHINE)
-    lives = window.count()
-    abandoned = window.filter(outcome=AttemptOutcome.ABANDONED).count()
-    recent = list(window.order_by("-answered_at").values_list("outcome", flat=True)[:300])
+    # The window's rate as the law counts it (Ofcom's machine-share formula under the UK profile).
+    counted = stats.window_rate(campaign, at)
+    lives, abandoned = round(counted.live), round(counted.abandoned)
+    recent = list(Attempt.objects.filter(campaign=campaign, answered_at__gte=counted.start).exclude(
+        outcome=AttemptOutcome.MACHINE).order_by("-answered_at").values_list("outcome", flat=True)[:300])
     operators = Operator.objects.filter(memberships__service_id=campaign.service_id).exclude(
         state=OperatorState.LOGGED_OUT).count()
     control = pacing.update_control(
@@ -143,7 +142,7 @@ def estimate_campaign(campaign_id: int) -> pacing.Estimates | None:
         expected_window_lives=pacing.expected_window_lives(max(operators, 1), min(
             compliance.window_hours(campaign.profile), 8.0), est))
     doc = {"estimates": dataclasses.asdict(est), "threshold": control.threshold, "at": at.isoformat(),
-           "window_live": lives, "window_abandoned": abandoned}
+           "window_live": lives, "window_abandoned": abandoned, "window_rate": counted.rate}
     Campaign.objects.filter(pk=campaign.pk).update(pacing=doc)
     return est
 
