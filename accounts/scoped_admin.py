@@ -14,7 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.audit import is_audited_model
 from core.validators import normalize_phone
 
-from .scoping import user_account
+from .scoping import readable_account_ids, user_account
 
 
 def _has_account_field(model: type[models.Model]) -> bool:
@@ -206,7 +206,17 @@ class AccountScopedAdmin(SetupFlowMixin, AccountScopedMixin, AuditHistoryMixin):
 
 
 class ReadOnlyAdmin(AccountScopedAdmin):
-    """Records that only actions write (logs, calls, leases, invoices): shown, never edited by hand."""
+    """Records that only actions write (logs, calls, leases, invoices): shown, never edited by hand. A
+    reseller's supervisor reads its clients' records too (and changes none of them: nobody changes these)."""
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        qs = super(AccountScopedAdmin, self).get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        account = user_account(request.user)
+        if account is None:
+            return qs.none()
+        return qs.filter(**{f"{self.account_path}__in": readable_account_ids(account)})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

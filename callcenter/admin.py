@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountMember
-from accounts.scoping import user_account
+from accounts.scoping import readable_account_ids, user_account
 from billing.admin_views import usage_dashboard
 
 from .setup import readiness, setup_steps
@@ -44,7 +44,26 @@ class AccountAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return qs
         account = user_account(request.user)
+        # A reseller's supervisor sees its client accounts (read-only: see has_change_permission).
+        return qs.filter(pk__in=readable_account_ids(account)) if account else qs.none()
+
+    def own_queryset(self, request: HttpRequest):
+        """Only the supervisor's own account: what they may change and set up."""
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        account = user_account(request.user)
         return qs.filter(pk=account.pk) if account else qs.none()
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and not request.user.is_superuser and obj != user_account(request.user):
+            return False  # a client's account: its reseller reads it, its own supervisors change it
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and not request.user.is_superuser and obj != user_account(request.user):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         if request.user.is_superuser:
@@ -77,7 +96,7 @@ class AccountAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def setup_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        account = get_object_or_404(self.get_queryset(request), pk=pk)
+        account = get_object_or_404(self.own_queryset(request), pk=pk)  # its forms change the account's setup
         steps = setup_steps(account, request.user)
         done = sum(s.done for s in steps)
         saved = request.GET.get("saved", "")
