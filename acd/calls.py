@@ -23,7 +23,7 @@ _WAYS_OUT = frozenset({C.VOICEMAIL, C.FORWARDED, C.ENDED})
 CALL_TRANSITIONS: dict[str, frozenset[str]] = {
     C.OFFERED: frozenset({C.WELCOME, C.COLLECTING, C.QUEUED}) | _WAYS_OUT,
     C.WELCOME: frozenset({C.COLLECTING, C.QUEUED}) | _WAYS_OUT,
-    C.COLLECTING: frozenset({C.QUEUED}) | _WAYS_OUT,
+    C.COLLECTING: frozenset({C.WELCOME, C.QUEUED}) | _WAYS_OUT,  # a voice menu leads to a service's welcome
     C.QUEUED: frozenset({C.RINGING}) | _WAYS_OUT,
     C.RINGING: frozenset({C.CONNECTED, C.QUEUED}) | _WAYS_OUT,
     C.CONNECTED: frozenset({C.QUEUED, C.FORWARDED, C.ENDED}),

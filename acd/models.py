@@ -47,6 +47,12 @@ class Call(models.Model):
     transferred_to = models.CharField(_("transferred to"), max_length=60, blank=True)
     voicemail_seconds = models.FloatField(_("voicemail (s)"), null=True, blank=True)
     voicemail_url = models.CharField(_("voicemail recording"), max_length=500, blank=True)
+    # Voice menus (ivr): the menu the caller is in now, their wrong tries in it, and the path they chose
+    # ([{"menu", "digit", "label", "whisper"}], top menu first): the call's type on the card and in the API.
+    menu = models.ForeignKey("ivr.Menu", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             db_index=False, verbose_name=_("in voice menu"))
+    menu_tries = models.PositiveSmallIntegerField(_("menu retries"), default=0)
+    menu_path = models.JSONField(_("menu path"), default=list, blank=True)
 
     class Meta:
         ordering = ["-arrived_at"]

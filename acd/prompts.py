@@ -9,6 +9,9 @@ BUILTIN_BUSY = "builtin:busy"
 BUILTIN_VOICEMAIL = "builtin:voicemail-greeting"
 BUILTIN_CLOSED = "builtin:closed"
 BUILTIN_OPERATOR_CODE = "builtin:enter-operator-code"
+BUILTIN_MENU = "builtin:menu"  # a menu without its own prompt: "choose an option"
+BUILTIN_MENU_INVALID = "builtin:menu-invalid"  # "that is not a valid choice"
+BUILTIN_MENU_GOODBYE = "builtin:menu-goodbye"  # no valid choice, no fallback service: goodbye
 
 
 def prompt_ref(prompt: Prompt | None, builtin: str) -> str:

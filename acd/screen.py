@@ -33,11 +33,18 @@ def caller_history(call: Call) -> list[dict[str, Any]]:
 def screen_info(call: Call, service: Service, at: dt.datetime) -> dict[str, Any]:
     waited_from = call.queued_at or call.arrived_at
     return {"call_id": call.pk, "service": service.name, "caller": call.caller, "dialed": call.dialed,
-            "waited_seconds": round((at - waited_from).total_seconds(), 1)}
+            "waited_seconds": round((at - waited_from).total_seconds(), 1),
+            "menu_path": [f"{step['digit']} {step['label']}" for step in call.menu_path]}
 
 
 def whisper_text(call: Call, service: Service, operator: Operator) -> str:
-    """A short announcement for operators reached on a phone (a browser shows the card instead)."""
+    """A short announcement for operators reached on a phone (a browser shows the card instead).
+
+    A service that asks for it whispers the caller's voice-menu choice to every operator before the bridge:
+    the chosen option's whisper prompt, else its labels (the engine reads them out)."""
+    if service.whisper_menu_choice and call.menu_path:
+        last = call.menu_path[-1]
+        return last.get("whisper") or ", ".join(step["label"] for step in call.menu_path)
     if operator.endpoint_kind != EndpointKind.PHONE:
         return ""
     return f"{service.name}, {call.caller or 'anonymous'}"

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "agents",
     "routing",
+    "ivr",
     "telephony",
     "acd",
     "boards",

@@ -46,6 +46,8 @@ class PromptKind(models.TextChoices):
     VOICEMAIL_GREETING = "voicemail", _("Voicemail greeting")
     CLOSED = "closed", _("Closed (out of hours)")
     SAFE_HARBOR = "safe_harbor", _("Safe-harbor message (dialer)")
+    MENU = "menu", _("Voice menu")
+    WHISPER = "whisper", _("Whisper to the operator")
 
 
 class AudioFormat(models.TextChoices):

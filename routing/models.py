@@ -138,6 +138,10 @@ class Service(models.Model):
                                      default=OverflowAction.BUSY,
                                      help_text=_("After the closed message: hang up, take a voicemail or "
                                                  "redirect."))
+    whisper_menu_choice = models.BooleanField(
+        _("whisper the menu choice"), default=False,
+        help_text=_("Callers who come through a voice menu: their choice is announced to the operator "
+                    "before the caller is connected."))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # ACD memory for sequential rotation: the membership that got the last call.

@@ -19,7 +19,7 @@ from agents.models import Operator
 from budget import actions as budget
 from core.pipeline import begin_with
 from core.validators import normalize_e164
-from routing.choices import CodeUnavailableAction, Criterion, NumberPurpose, OverflowAction
+from routing.choices import CodeUnavailableAction, NumberPurpose
 from routing.hours import is_open
 from routing.models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prompt, Service
 from telephony import port
@@ -30,10 +30,12 @@ from ..choices import CallEventKind, CallState, Direction, HangupCause, OfferSta
 from ..criteria import candidates_statement, prelocked_from
 from ..legs import cancel_ringing, end_offer, release_after_call, release_operator_after_miss
 from ..models import Call, Offer
-from ..overflow import overflow, voicemail_recorded
-from ..prompts import BUILTIN_CLOSED, BUILTIN_OPERATOR_CODE, prompt_ref, prompt_seconds
+from ..overflow import voicemail_recorded
+from ..prompts import prompt_ref, prompt_seconds
 from ..queue import enter_queue, requeue_if_nobody_rings
 from ..work import Work
+from .entry import after_welcome, closed
+from .menu import menu_of, on_menu_digits, start_menu
 from .phone_login import finish_phone_login, start_phone_login
 from .transfer import complete_transfer
 
@@ -156,6 +158,11 @@ def _incoming(call: Call, number: PhoneNumber | None, arrival: Arrival, work: Wo
     if number is not None and number.purpose == NumberPurpose.OPERATOR_LOGIN:
         start_phone_login(call, work)
         return
+    if number is not None and number.service_id is None and arrival.route_service_id is None:
+        menu = menu_of(number)  # a number answering with a voice menu (a caller route still wins)
+        if menu is not None:
+            start_menu(call, menu, work)
+            return
     service = resolve_service(number, arrival.route_service_id) if number is not None else None
     if service is None or not service.is_active:
         reject(call, work, HangupCause.UNALLOCATED)
@@ -181,26 +188,6 @@ def _incoming(call: Call, number: PhoneNumber | None, arrival: Arrival, work: Wo
     after_welcome(call, work)
 
 
-def closed(call: Call, service: Service, work: Work) -> None:
-    work.log(call, CallEventKind.OVERFLOWED, action=service.closed_action, reason="closed")
-    work.command(port.Play(call_ref=call.engine_ref, prompt=prompt_ref(service.closed_prompt, BUILTIN_CLOSED),
-                           seconds=prompt_seconds(service.closed_prompt)))
-    if service.closed_action in (OverflowAction.VOICEMAIL, OverflowAction.REDIRECT):
-        overflow(call, work, reason="closed", action_override=service.closed_action)
-        return
-    work.command(port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.CLOSED))
-    end_call(call, work, outcome=Outcome.CLOSED, cause=HangupCause.CLOSED)
-
-
-def after_welcome(call: Call, work: Work) -> None:
-    if call.criterion == Criterion.OPERATOR_CODE:
-        move(call, CallState.COLLECTING)
-        work.save(call, ["state"])
-        work.command(port.CollectDigits(call_ref=call.engine_ref, prompt=BUILTIN_OPERATOR_CODE))
-        return
-    enter_queue(call, work)
-
-
 def on_prompt_finished(event: port.PromptFinished, call: Call, work: Work) -> None:
     if call.state == CallState.WELCOME:
         after_welcome(call, work)
@@ -209,6 +196,9 @@ def on_prompt_finished(event: port.PromptFinished, call: Call, work: Work) -> No
 def on_digits(event: port.Digits, call: Call, work: Work) -> None:
     if call.number is not None and call.number.purpose == NumberPurpose.OPERATOR_LOGIN:
         finish_phone_login(call, event.digits, work)  # never logs the digits: they hold a PIN
+        return
+    if call.menu_id is not None and call.state == CallState.COLLECTING:
+        on_menu_digits(call, event.digits, work)  # a key pressed in a voice menu
         return
     work.log(call, CallEventKind.DIGITS, digits=event.digits)
     if call.state != CallState.COLLECTING:

@@ -1,0 +1,158 @@
+"""Voice menus (ivr): the caller hears a menu, presses a digit, and the option takes them on.
+
+A number linked to a menu (`ivr.MenuNumber`) answers with the menu's prompt and a `CollectDigits` for one
+digit; the engine's `Digits` event ('' when the caller pressed nothing before the timeout) picks the option.
+Invalid choices and silence repeat the menu up to its retries, then its fallback. The call stays
+`collecting` while in a menu (`call.menu`); each choice is appended to `call.menu_path` (the call's type:
+the operator's card, the whisper, the API) and written to `ivr.MenuChoice` (the statistics per option).
+Leaving the menu for a service, the service's own rules apply: opening hours, welcome, criterion.
+"""
+
+from __future__ import annotations
+
+from ivr.choices import ChoiceResult, FallbackAction, OptionAction
+from ivr.models import Menu, MenuChoice, MenuOption
+from routing.choices import Criterion, OverflowAction
+from routing.hours import is_open
+from routing.models import PhoneNumber, Service
+from telephony import port
+
+from ..calls import end_call, move, take_channel
+from ..choices import CallEventKind, CallState, HangupCause, Outcome
+from ..models import Call
+from ..overflow import overflow
+from ..prompts import (
+    BUILTIN_MENU,
+    BUILTIN_MENU_GOODBYE,
+    BUILTIN_MENU_INVALID,
+    BUILTIN_OPERATOR_CODE,
+    prompt_ref,
+    prompt_seconds,
+)
+from ..work import Work
+from .entry import after_welcome, closed
+
+MENU_DIGITS = 1  # one key per menu level
+
+
+def menu_of(number: PhoneNumber) -> Menu | None:
+    """The menu a number answers with, if any (a number without a service)."""
+    return Menu.objects.select_related("prompt").filter(numbers__number=number).first()
+
+
+def start_menu(call: Call, menu: Menu, work: Work) -> None:
+    """Answer the call with the menu: it holds a channel like any inbound call (domain.md, seed 003)."""
+    work.save(call)
+    work.log(call, CallEventKind.ARRIVED, caller=call.caller, dialed=call.dialed, menu=menu.pk)
+    if not take_channel(call, work):
+        return
+    work.command(port.Answer(call_ref=call.engine_ref))
+    move(call, CallState.COLLECTING)
+    call.menu = menu
+    call.menu_tries = 0
+    work.save(call, ["state", "menu", "menu_tries"])
+    _ask(call, menu, work)
+
+
+def _ask(call: Call, menu: Menu, work: Work) -> None:
+    work.command(port.CollectDigits(call_ref=call.engine_ref, prompt=prompt_ref(menu.prompt, BUILTIN_MENU),
+                                    max_digits=MENU_DIGITS, timeout_seconds=menu.timeout_seconds))
+
+
+def _options(menu_id: int) -> dict[str, MenuOption]:
+    rows = MenuOption.objects.filter(menu_id=menu_id).select_related(
+        "service__account", "service__welcome_prompt", "service__voicemail_prompt", "submenu__prompt",
+        "whisper_prompt")
+    return {o.digit: o for o in rows}
+
+
+def _record(call: Call, menu_id: int, work: Work, result: str, digits: str, option: MenuOption | None) -> None:
+    work.writes.insert([MenuChoice(account_id=call.account_id, menu_id=menu_id, option=option, call_id=call.pk,
+                                   result=result, digits=digits, at=work.at)])
+    work.log(call, CallEventKind.DIGITS, menu=menu_id, result=result, option=option.pk if option else None)
+
+
+def on_menu_digits(call: Call, digits: str, work: Work) -> None:
+    """The caller pressed a key in the menu they are in (or nothing, when the engine's timeout ran out)."""
+    menu_id = call.menu_id
+    digit = digits.strip()[:1]
+    option = _options(menu_id).get(digit) if digit else None
+    if option is None:
+        _record(call, menu_id, work, ChoiceResult.TIMEOUT if not digit else ChoiceResult.INVALID, digits[:32], None)
+        _retry_or_fallback(call, call.menu, work, invalid=bool(digit))
+        return
+    _record(call, menu_id, work, ChoiceResult.OPTION, digit, option)
+    if option.action == OptionAction.REPEAT:
+        _ask(call, call.menu, work)
+        return
+    call.menu_path = [*call.menu_path, {"menu": menu_id, "digit": option.digit, "label": option.label,
+                                        "whisper": prompt_ref(option.whisper_prompt, "")}]
+    if option.action == OptionAction.SUBMENU:
+        call.menu = option.submenu
+        call.menu_tries = 0
+        work.save(call, ["menu", "menu_tries", "menu_path"])
+        _ask(call, option.submenu, work)
+        return
+    if option.action == OptionAction.VOICEMAIL:
+        _leave_menu(call, option.service)
+        work.save(call)
+        overflow(call, work, reason="menu", action_override=OverflowAction.VOICEMAIL)
+        return
+    enter_service(call, option.service, work, by_code=option.action == OptionAction.OPERATOR_CODE)
+
+
+def _retry_or_fallback(call: Call, menu: Menu, work: Work, *, invalid: bool) -> None:
+    if call.menu_tries < menu.max_retries:
+        call.menu_tries += 1
+        work.save(call, ["menu_tries"])
+        if invalid:
+            work.command(port.Play(call_ref=call.engine_ref, prompt=BUILTIN_MENU_INVALID))
+        _ask(call, menu, work)
+        return
+    _record(call, menu.pk, work, ChoiceResult.FALLBACK, "", None)
+    service = menu.fallback_service
+    if menu.fallback_action == FallbackAction.SERVICE and service is not None:
+        enter_service(call, service, work)
+    elif menu.fallback_action == FallbackAction.VOICEMAIL and service is not None:
+        _leave_menu(call, service)
+        work.save(call)
+        overflow(call, work, reason="menu", action_override=OverflowAction.VOICEMAIL)
+    else:
+        call.menu = None
+        work.command(port.Play(call_ref=call.engine_ref, prompt=BUILTIN_MENU_GOODBYE),
+                     port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.NORMAL))
+        end_call(call, work, outcome=Outcome.REJECTED)
+
+
+def _leave_menu(call: Call, service: Service) -> None:
+    call.menu = None
+    call.service = service
+    call.criterion = service.criterion
+    call.priority = service.priority
+
+
+def enter_service(call: Call, service: Service, work: Work, *, by_code: bool = False) -> None:
+    """The menu led to a service: its opening hours, its welcome, then its queue (or the operator code)."""
+    _leave_menu(call, service)
+    if by_code:
+        call.criterion = Criterion.OPERATOR_CODE
+    work.save(call)
+    if not service.is_active:
+        work.command(port.Play(call_ref=call.engine_ref, prompt=BUILTIN_MENU_GOODBYE),
+                     port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.UNALLOCATED))
+        end_call(call, work, outcome=Outcome.REJECTED, cause=HangupCause.UNALLOCATED)
+        return
+    if not is_open(service, work.at):
+        closed(call, service, work)
+        return
+    if service.welcome_prompt_id:
+        move(call, CallState.WELCOME)
+        work.save(call, ["state"])
+        work.log(call, CallEventKind.WELCOME)
+        work.command(port.Play(call_ref=call.engine_ref, prompt=prompt_ref(service.welcome_prompt, ""),
+                               seconds=prompt_seconds(service.welcome_prompt), notify=True))
+        return
+    if call.criterion == Criterion.OPERATOR_CODE and call.state == CallState.COLLECTING:
+        work.command(port.CollectDigits(call_ref=call.engine_ref, prompt=BUILTIN_OPERATOR_CODE))
+        return  # still collecting: now the operator's code, no longer a menu digit
+    after_welcome(call, work)
