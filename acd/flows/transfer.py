@@ -12,13 +12,13 @@ from agents.models import Operator
 from core.errors import ActionError
 from core.validators import normalize_e164
 from routing.models import Service, ServiceMembership
-from telephony.port import StartHold, Transfer
+from telephony.port import CancelLeg, StartHold, Transfer
 
 from .. import locks
 from ..calls import move
-from ..choices import CallEventKind, CallState, Outcome
+from ..choices import CallEventKind, CallState, OfferState, Outcome
 from ..legs import release_after_call, ring
-from ..models import Call
+from ..models import Call, Offer
 from ..prompts import BUILTIN_HOLD, prompt_ref
 from ..queue import offer_call
 from ..unit import unit_of_work
@@ -26,10 +26,18 @@ from ..work import Work
 
 
 def complete_transfer(call: Call, new_operator: Operator, work: Work) -> None:
-    """The transfer target answered: the first operator leaves the call and starts wrap-up."""
+    """The transfer target answered: the first operator leaves the call and starts wrap-up.
+
+    The engine is told to drop the first operator's leg (`cancel_leg`) before the caller is bridged to the new
+    one (`stop_hold`, `bridge` follow): without it the engine kept the first operator on the line. Its
+    hangup for that leg, when it comes, changes nothing (the call's operator is the new one by then)."""
     previous = call.operator_id
     work.log(call, CallEventKind.TRANSFERRED, operator_id=new_operator.pk, previous=previous)
     if previous and previous != new_operator.pk:
+        first_leg = (Offer.objects.filter(call=call, operator_id=previous, state=OfferState.ANSWERED)
+                     .order_by("-created_at", "-pk").values_list("leg_ref", flat=True).first())
+        if first_leg:
+            work.command(CancelLeg(call_ref=call.engine_ref, leg_ref=first_leg))
         release_after_call(previous, call, work)
 
 

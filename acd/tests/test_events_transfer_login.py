@@ -124,12 +124,17 @@ def connected(switch, number):
 
 def test_transfer_to_another_operator(account, switch):
     ops, _, number = staffed(account, switch, 2)
-    ref, _ = connected(switch, number)
+    ref, first_ring = connected(switch, number)
     call = switch.call(ref)
     actions.transfer_call(call.pk, account.pk, operator_id=ops[1].pk)
     ring = only_ring(switch.pending())
     assert ring.endpoint == ops[1].endpoint
-    switch.answer(ref, ring)
+    commands = switch.answer(ref, ring)
+    # The engine drops the first operator's leg, then bridges the caller to the new one.
+    assert [c.as_dict() for c in commands] == [
+        {"type": "cancel_leg", "call_ref": ref, "leg_ref": first_ring.leg_ref},
+        {"type": "stop_hold", "call_ref": ref}, {"type": "bridge", "call_ref": ref, "leg_ref": ring.leg_ref}]
+    assert switch.event(port.Hangup, ref, leg_ref=first_ring.leg_ref) == []  # the dropped leg's end: no effect
     call = switch.call(ref)
     assert (call.state, call.operator_id) == (CallState.CONNECTED, ops[1].pk)
     assert Operator.objects.get(pk=ops[0].pk).state == "wrap_up"
