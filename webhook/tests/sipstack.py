@@ -104,11 +104,11 @@ class SipStack:
         return f"sip:op@127.0.0.1:{port}", process
 
     def call(self, dialed: str, *, talk_ms: int = 1000, caller: str = "+393331234567", display: str = "Caller",
-             wait: bool = True, tag: str = "c") -> subprocess.Popen:
+             wait: bool = True, tag: str = "c", scenario: str = "caller") -> subprocess.Popen:
         """A caller (SIPp UAC, one call) dialling `dialed` through the proxy, talking talk_ms once answered;
         its messages go to <tag>-messages.log."""
         port = free_udp_port()
-        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", str(SCENARIOS / "caller.xml"), "-s", dialed,
+        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", str(SCENARIOS / f"{scenario}.xml"), "-s", dialed,
                 "-i", "127.0.0.1", "-p", str(port), "-m", "1", "-d", str(talk_ms), "-key", "caller", caller,
                 "-key", "display", display, "-nostdin", "-timeout", "60s", "-trace_msg",
                 "-message_file", str(self.dir / f"{tag}-messages.log"), "-trace_stat", "-stf",
