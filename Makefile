@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 WITH_TEST_SERVICES = DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	$(PY) -m callcenter.services --tests --
 
-.PHONY: run test install install-dev browser lint messages bench bench-% clean
+.PHONY: run test install install-dev browser sip lint messages bench bench-% clean
 
 $(VENV)/.installed-run: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,7 +33,7 @@ run: install
 
 ## make test: ruff, the layers (import-linter's contracts in pyproject.toml), the migrations check and every test,
 ## against a real PostgreSQL and Redis.
-test: install-dev browser
+test: install-dev browser sip
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(WITH_TEST_SERVICES) bash scripts/test.sh $(PY) -n $(PYTEST_WORKERS) -q $(PYTEST_ARGS)
@@ -42,6 +42,17 @@ test: install-dev browser
 browser:
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+## The SIP tests and bench-sip run Debian's Kamailio (with the HTTP client, JSON and utility modules) and SIPp.
+SIP_PACKAGES := kamailio kamailio-utils-modules kamailio-extra-modules kamailio-json-modules sip-tester
+sip:
+	@{ command -v kamailio && command -v sipp \
+	   && test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/http_client.so \
+	   && test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/jansson.so; } >/dev/null \
+	 || { echo "Installing Debian's Kamailio and SIPp for the SIP tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SIP_PACKAGES); }
+
+bench-sip: sip
 
 lint: install-dev
 	$(PY) -m ruff check .

@@ -11,6 +11,7 @@ from core.api.exceptions import api_not_found
 from dialer.api.views import AttemptViewSet, CampaignViewSet, DispositionViewSet, LeadListViewSet
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from simulator.web import TestCallView
+from webhook import sip as sip_edge
 from webhook.views import TelephonyCommandsView, TelephonyEventView
 
 router = DefaultRouter()
@@ -31,6 +32,8 @@ router.register("dispositions", DispositionViewSet, basename="disposition")
 urlpatterns = [
     path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),
     path("telephony/commands/", TelephonyCommandsView.as_view(), name="telephony-commands"),
+    path("telephony/sip/decide/", sip_edge.decide, name="telephony-sip-decide"),
+    path("telephony/sip/report/", sip_edge.report, name="telephony-sip-report"),
     path("calls/originate/", OriginateView.as_view(), name="call-originate"),
     path("calls/test/", TestCallView.as_view(), name="call-test"),
     path("stats/", StatsView.as_view(), name="stats"),

@@ -339,7 +339,7 @@ TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", d
 CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks.purge_port_records_task",
                                                         "schedule": 3600.0, "options": {"expires": 1800}}
 # The supervisors' test calls (the simulator plays the caller): due events and their bounded end.
-CELERY_IMPORTS = ["simulator.tasks"]
+CELERY_IMPORTS = ["simulator.tasks", "telephony.backends.sip.tasks"]
 CELERY_BEAT_SCHEDULE["simulator-drive-test-calls"] = {"task": "simulator.tasks.drive_test_calls_task",
                                                       "schedule": 1.0, "options": {"expires": 5}}
 # An operator whose last console closes is logged off after this many seconds (0: never), so calls do not
@@ -354,3 +354,21 @@ CELERY_BEAT_SCHEDULE["dialer-estimate"] = {"task": "dialer.tasks.estimate_campai
                                            "options": {"expires": 10}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}
+
+# The SIP backend (TELEPHONY_BACKEND=sip): Kamailio (telephony/backends/sip/kamailio.cfg, rendered from these by
+# `manage.py sip_proxy`) asks the back office at SIP_BACKOFFICE_URL over HTTP, with SIP_EDGE_TOKEN in a header;
+# the back office ends calls and lists live dialogs over Kamailio's JSON-RPC at SIP_RPC_ADDR:SIP_RPC_PORT.
+SIP_ADDR = env.str("SIP_ADDR", default="127.0.0.1")
+SIP_PORT = env.int("SIP_PORT", default=5060)
+SIP_RPC_ADDR = env.str("SIP_RPC_ADDR", default="127.0.0.1")
+SIP_RPC_PORT = env.int("SIP_RPC_PORT", default=5071)
+SIP_BACKOFFICE_URL = env.str("SIP_BACKOFFICE_URL", default="http://127.0.0.1:8000/api/v1/telephony/sip")
+SIP_EDGE_TOKEN = env.str("SIP_EDGE_TOKEN", default="")
+SIP_HTTP_CONNECT_TIMEOUT = env.int("SIP_HTTP_CONNECT_TIMEOUT", default=1)
+SIP_RPC_TIMEOUT = env.float("SIP_RPC_TIMEOUT", default=2.0)
+# A call over the plan's concurrency limit is refused with this code (486, 403 or 503) and Retry-After.
+SIP_PLAN_LIMIT_CODE = env.int("SIP_PLAN_LIMIT_CODE", default=486)
+SIP_RETRY_AFTER = env.int("SIP_RETRY_AFTER", default=30)
+SIP_CPS_LIMIT = env.int("SIP_CPS_LIMIT", default=0)
+SIP_CHILDREN = env.int("SIP_CHILDREN", default=4)
+SIP_ASYNC_WORKERS = env.int("SIP_ASYNC_WORKERS", default=4)

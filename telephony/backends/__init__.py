@@ -27,6 +27,7 @@ class Backend(Protocol):
 BACKENDS = {
     "simulator": "telephony.backends.simulator.SimulatorBackend",
     "webhook": "telephony.backends.webhook.WebhookBackend",
+    "sip": "telephony.backends.sip.SipBackend",
 }
 
 

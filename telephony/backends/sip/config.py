@@ -1,0 +1,78 @@
+"""The Kamailio configuration, rendered from the settings.
+
+`kamailio.cfg` beside this file is the whole routing script; it names its parameters as CC_* tokens and this
+module prepends one `#!substdef` line per token (Kamailio's preprocessor replaces them everywhere, inside
+strings too), so the script itself stays a plain, readable Kamailio file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+TEMPLATE = Path(__file__).with_name("kamailio.cfg")
+MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+_SAFE = re.compile(r"^[^!\r\n\"]*$")  # a value the substdef line can carry as it is
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """What one Kamailio process needs to know; from the Django settings, or set by a test or benchmark."""
+
+    sip_addr: str
+    sip_port: int
+    rpc_addr: str
+    rpc_port: int
+    backoffice_url: str  # .../api/v1/telephony/sip (no trailing slash)
+    token: str
+    http_connect_timeout: int = 1  # seconds; http_client's own default waits for ever
+    ring_timeout_ms: int = 20000  # used only if the back office names none (it always does)
+    dialog_timeout: int = 4 * 3600
+    cps_limit: int = 0  # INVITEs per second per dialled number (pipelimit); 0: no cap
+    retry_after: int = 30
+    children: int = 4
+    async_workers: int = 4
+    queue_size: int = 100000
+    report_interval_us: int = 50000
+    debug: int = 1
+
+    @classmethod
+    def from_settings(cls, **overrides) -> ProxySettings:
+        values = {
+            "sip_addr": settings.SIP_ADDR, "sip_port": settings.SIP_PORT, "rpc_addr": settings.SIP_RPC_ADDR,
+            "rpc_port": settings.SIP_RPC_PORT, "backoffice_url": settings.SIP_BACKOFFICE_URL.rstrip("/"),
+            "token": settings.SIP_EDGE_TOKEN, "http_connect_timeout": settings.SIP_HTTP_CONNECT_TIMEOUT,
+            "cps_limit": settings.SIP_CPS_LIMIT, "retry_after": settings.SIP_RETRY_AFTER,
+            "children": settings.SIP_CHILDREN, "async_workers": settings.SIP_ASYNC_WORKERS,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def tokens(self) -> dict[str, str]:
+        return {"CC_SIP_ADDR": self.sip_addr, "CC_SIP_PORT": str(self.sip_port), "CC_RPC_ADDR": self.rpc_addr,
+                "CC_RPC_PORT": str(self.rpc_port), "CC_BACKOFFICE_URL": self.backoffice_url, "CC_TOKEN": self.token,
+                "CC_HTTP_CONNECT_TIMEOUT": str(self.http_connect_timeout),
+                "CC_RING_TIMEOUT_MS": str(self.ring_timeout_ms), "CC_DIALOG_TIMEOUT": str(self.dialog_timeout),
+                "CC_CPS_LIMIT": str(self.cps_limit), "CC_RETRY_AFTER": str(self.retry_after),
+                "CC_CHILDREN": str(self.children), "CC_ASYNC_WORKERS": str(self.async_workers),
+                "CC_QUEUE_SIZE": str(self.queue_size), "CC_REPORT_INTERVAL_US": str(self.report_interval_us),
+                "CC_DEBUG": str(self.debug), "CC_MODULES": MODULES}
+
+
+def render(proxy: ProxySettings) -> str:
+    """The configuration text: the substitutions first, longest token first (none is a prefix of a longer one's
+    match then), then the script."""
+    lines = ["#!KAMAILIO"]
+    for token, value in sorted(proxy.tokens().items(), key=lambda kv: -len(kv[0])):
+        if not _SAFE.match(value):
+            raise ValueError(f"{token}: the value may not contain '!', '\"' or a line break")
+        lines.append(f'#!substdef "!{token}!{value}!g"')
+    return "\n".join(lines) + "\n" + TEMPLATE.read_text()
+
+
+def write(proxy: ProxySettings, path: Path) -> Path:
+    path.write_text(render(proxy))
+    return path
