@@ -70,9 +70,17 @@ def take_channel(call: Call, work: Work) -> bool:
     """The concurrency budget decides before the call is answered (domain.md, seed 003).
 
     Over the limit the caller hears the busy prompt and the call ends with `REACH_PLAN_LIMIT`. An incoming
-    call's first round trip already ran the budget's statement (`acquired_row`); other calls run it here.
+    call's first round trip already ran the budget's statement (`acquired_row`), or its probe when the channel
+    is to be taken at the COMMIT (`channel_at_commit`); other calls run it here.
     """
     row = call.__dict__.pop("acquired_row", None)
+    probed = call.__dict__.pop("channel_at_commit", False)
+    if probed and row is not None and budget.held_by(row):
+        # The probe found room: the channel is taken with the COMMIT (or the event runs again if it is gone).
+        budget.acquire_at_commit(work.closing, call.account_id, call.direction, call.engine_ref, call.pk, work.at)
+        return True
+    if probed:  # near the limit, or the account's first call: the locking acquire decides now
+        row = None
     try:
         if row is None:
             raise budget.NotWanted

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from budget import actions as budget
 from budget.models import ChannelLease
@@ -114,7 +114,13 @@ def handle_event(event: port.Event, *, account_id: int, source: str = "") -> lis
     if isinstance(event, port.CallAlive):
         return _still_up(event, account_id, at)
     try:
-        return _apply(event, account_id, source, at)
+        try:
+            return _apply(event, account_id, source, at)
+        except DatabaseError as error:
+            if isinstance(error, IntegrityError) or not budget.raced(error):
+                raise
+            # The channel the probe saw free was taken first: again, with the locking acquire (exact).
+            return _apply(event, account_id, source, at, channel_at_commit=False)
     except (IntegrityError, ActionError):
         # A redelivery meets the unique index (or, first, a state it cannot apply to): it was handled.
         stored = _stored_commands(source, event.event_id)
@@ -158,8 +164,9 @@ def _locks_for(event: port.Event, account_id: int, source: str, at: dt.datetime)
 
 
 @transaction.atomic
-def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime) -> list[port.Command]:
-    work = Work(at=at)
+def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime, *,
+           channel_at_commit: bool = True) -> list[port.Command]:
+    work = Work(at=at, channel_at_commit=channel_at_commit)
     if isinstance(event, port.IncomingCall):
         inbound.on_incoming(event, account_id, work)
     else:

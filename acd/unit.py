@@ -33,7 +33,9 @@ def finish(work: Work) -> None:
 
 def send(work: Work) -> None:
     """The unit's last step: every deferred write, and the COMMIT when the unit owns its transaction, in
-    one round trip (`core.pipeline`)."""
+    one round trip (`core.pipeline`). The closing statements go last, right before the COMMIT."""
+    work.writes.statements.extend(work.closing.statements)
+    work.closing.statements = []
     work.writes.flush(commit=owns_transaction())
 
 

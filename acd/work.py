@@ -30,6 +30,12 @@ class Work:
     log_rows: list[CallEvent] = field(default_factory=list)
     freed_operators: list[Operator] = field(default_factory=list)
     writes: DeferredWrites = field(default_factory=DeferredWrites)
+    # Sent after every other write, just before the COMMIT: the statements that lock a row every call of an
+    # account queues on (the channel counter), so it stays locked for the shortest time (`acd.unit.send`).
+    closing: DeferredWrites = field(default_factory=DeferredWrites)
+    # An incoming call probes the budget and takes its channel at the COMMIT; after a lost race (`budget.Raced`)
+    # the event runs again with the locking acquire in its first round trip.
+    channel_at_commit: bool = True
 
     def save(self, obj: models.Model, fields: list[str] | None = None) -> None:
         """Write a row with the unit's other writes. A new row that already has its key (taken from the

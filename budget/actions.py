@@ -139,7 +139,41 @@ def acquire_statement(gate: str = "true", call_id: str = "%(call)s") -> str:
     """The acquire statement, for a caller that sends it in a round trip of its own making (the ACD sends
     it with the incoming call's first statement): `gate`, a condition in SQL, decides whether a channel is
     wanted at all; `call_id` is the lease's call. Its row goes to `acquire_outcome`."""
-    return _ACQUIRE_SQL.format(gate=gate, call_id=call_id)
+    return _ACQUIRE_SQL.format(gate=gate, call_id=call_id, locking="FOR UPDATE OF u", result=_VERDICT)
+
+
+_VERDICT = "wanted, complete, fits, full_id, depth"
+
+
+@functools.cache
+def probe_statement(gate: str = "true") -> str:
+    """The acquire statement's verdict, read without locking or writing anything: its row has the shape of
+    `acquire_statement`'s. A caller that finds room takes the channel at its COMMIT (`acquire_at_commit`),
+    so the account's counter row stays locked only while the server runs the last statements and the
+    commit, not while the caller's code decides (every call of an account queues on that row)."""
+    return _PROBE_SQL.format(gate=gate)
+
+
+class Raced(Exception):
+    """A channel that `probe_statement` found free was taken by another call before this one's COMMIT
+    (`acquire_at_commit` aborted the transaction): run the unit again with the locking acquire."""
+
+
+RACED_SQLSTATE = "CB001"  # raised by budget_require() (migration 0003): no channel at commit time
+
+
+def raced(error: BaseException) -> bool:
+    """Whether a database error is `acquire_at_commit` finding no room (the transaction is rolled back)."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    return getattr(cause, "sqlstate", None) == RACED_SQLSTATE
+
+
+def acquire_at_commit(writes: DeferredWrites, account_id: int, direction: str, call_ref: str, call_id: int,
+                      at: dt.datetime) -> None:
+    """Take the channel a probe found free with the unit's last writes, just before its COMMIT: the same
+    conditional statement as `acquire` (exact under any number of processes), which aborts the whole
+    transaction when the room is gone by then (`Raced`)."""
+    writes.execute(_AT_COMMIT_SQL, {**acquire_params(account_id, direction, call_ref, at), "call": call_id})
 
 
 class NotWanted(Exception):
@@ -222,7 +256,7 @@ locked AS (
      WHERE (SELECT count(*) FROM billing_channelusage e JOIN chain k ON k.id = e.account_id)
            = (SELECT count(*) FROM chain)
      ORDER BY u.account_id
-       FOR UPDATE OF u
+       {locking}
 ),
 verdict AS (
     SELECT (SELECT yes FROM wanted) AS wanted,
@@ -250,7 +284,14 @@ refusal AS (
     SELECT %(account)s, full_id, %(at)s, %(direction)s, %(ref)s FROM verdict WHERE complete AND NOT fits
     RETURNING id
 )
-SELECT wanted, complete, fits, full_id, depth FROM verdict"""  # the writing CTEs run exactly once, read or not
+SELECT {result} FROM verdict"""  # the writing CTEs run exactly once, read or not
+
+_AT_COMMIT_SQL = _ACQUIRE_SQL.format(gate="true", call_id="%(call)s", locking="FOR UPDATE OF u",
+                                     result="budget_require(complete AND fits)")
+
+# The verdict alone, on the counters' latest committed values, locking nothing.
+_PROBE_SQL = _ACQUIRE_SQL.split("counted AS (")[0].rstrip().rstrip(",").replace("{locking}", "") + """
+SELECT wanted, complete, fits, full_id, depth FROM verdict"""
 
 
 class _Full(Exception):

@@ -107,12 +107,14 @@ class Arrival:
     candidates: list[tuple]
 
 
-def _arrive(account_id: int, call_ref: str, dialed: str, caller: str, at: dt.datetime) -> Arrival:
+def _arrive(account_id: int, call_ref: str, dialed: str, caller: str, at: dt.datetime, *,
+            channel_at_commit: bool) -> Arrival:
     params = {**budget.acquire_params(account_id, Direction.INBOUND, call_ref, at), "dialed": dialed,
               "caller": caller, "prefixes": [caller[:n] for n in range(len(caller), 1, -1)] if caller else []}
     lookup, channel, candidates = begin_with([
         (_LOOKUP, params),
-        (budget.acquire_statement(_WANTS_CHANNEL, _THE_CALL_ID), params),
+        (budget.probe_statement(_WANTS_CHANNEL) if channel_at_commit
+         else budget.acquire_statement(_WANTS_CHANNEL, _THE_CALL_ID), params),
         (candidates_statement(_RUNG_AT_ONCE), params)])
     row = lookup[0]
     widths = [len(m._meta.concrete_fields) for m in (PhoneNumber, Service, Account, Prompt, Prompt)]
@@ -140,16 +142,18 @@ def resolve_service(number: PhoneNumber, route_service_id: int | None) -> Servic
 
 def on_incoming(event: port.IncomingCall, account_id: int, work: Work) -> None:
     dialed, caller = _clean_number(event.dialed), _clean_number(event.caller)
-    arrival = _arrive(account_id, event.call_ref, dialed, caller, work.at)
+    arrival = _arrive(account_id, event.call_ref, dialed, caller, work.at, channel_at_commit=work.channel_at_commit)
     number = arrival.number
     if arrival.call_known:
         return  # the same call announced twice under two event ids
     call = Call(pk=arrival.call_id, account_id=account_id, number=number, engine_ref=event.call_ref,
                 caller=caller, dialed=dialed, arrived_at=work.at)
     call.acquired_row = arrival.channel
+    call.channel_at_commit = work.channel_at_commit  # the row is a probe: nothing is taken yet
     prelocked_from(arrival.candidates, call)
     _incoming(call, number, arrival, work)
-    if "acquired_row" in call.__dict__ and budget.held_by(call.__dict__["acquired_row"]):
+    if ("acquired_row" in call.__dict__ and not work.channel_at_commit
+            and budget.held_by(call.__dict__["acquired_row"])):
         # The statement took a channel the flow did not use (their conditions disagree): give it back.
         budget.release_with_commit(call.pk, work.writes)
 

@@ -5,8 +5,10 @@ import json
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 
 from accounts.models import Plan
 from acd import actions
@@ -15,6 +17,7 @@ from acd.tests.switch import kinds, only_ring
 from agents import actions as presence
 from budget import actions as budget
 from budget.models import ChannelLease, LeaseRepair, LimitRefusal
+from core.pipeline import DeferredWrites
 from routing.choices import NumberPurpose, OverflowAction
 from telephony import port
 from tests import factories
@@ -257,3 +260,44 @@ def test_seed_003_worked_example_counts_seven(starter, switch, implementation):
     assert not [c for c in switch.pending() if isinstance(c, port.Originate)]  # nothing dialled
     switch.hangup(originated[0].call_ref)  # the outbound call ends: its channel comes back
     assert budget.in_use(starter.pk) == 6
+
+
+def test_a_channel_taken_between_the_probe_and_the_commit_is_refused_exactly(starter, switch, monkeypatch):
+    """An incoming call probes the counter, then takes its channel with its COMMIT. When another call takes
+    the last channel in between, the commit-time acquire aborts the unit and the event runs again with the
+    locking acquire: the call is refused, the counter never passes the limit, nothing of the first try stays."""
+    floor(starter, 3)
+    number = starter.numbers.get()
+    [switch.incoming(number.number) for _ in range(2)]  # 2 of the Starter plan's 3 channels
+    db = connection.settings_dict
+    real = budget.acquire_at_commit
+
+    def another_call_takes_the_last_channel(*args, **kwargs):
+        with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"],
+                             autocommit=True) as other:
+            other.execute("UPDATE billing_channelusage SET in_use = in_use + 1 WHERE account_id = %s",
+                          [starter.pk])
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(budget, "acquire_at_commit", another_call_takes_the_last_channel)
+    ref, commands = switch.incoming(number.number)
+    assert kinds(commands) == ["play", "hangup"]
+    assert commands[-1] == port.HangupCall(call_ref=ref, cause="REACH_PLAN_LIMIT")
+    assert budget.in_use(starter.pk) == 3
+    assert not ChannelLease.objects.filter(call__engine_ref=ref).exists()
+    assert LimitRefusal.objects.get().call_ref == ref
+    assert switch.call(ref).end_cause == "REACH_PLAN_LIMIT"
+
+
+def test_the_commit_time_acquire_raises_raced_and_writes_nothing_when_full(starter, switch):
+    floor(starter, 3)
+    number = starter.numbers.get()
+    refs = [switch.incoming(number.number)[0] for _ in range(3)]
+    call = switch.call(refs[0])
+    writes = DeferredWrites()
+    budget.acquire_at_commit(writes, starter.pk, "inbound", "late", call.pk, switch.clock.now())
+    with pytest.raises(DatabaseError) as raised, transaction.atomic():
+        writes.flush(commit=False)
+    assert budget.raced(raised.value)
+    assert budget.in_use(starter.pk) == 3 and ChannelLease.objects.count() == 3
+    assert not LimitRefusal.objects.exists()
