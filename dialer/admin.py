@@ -19,7 +19,7 @@ from import_export.admin import ExportMixin
 from accounts.scoped_admin import AccountScopedAdmin, ReadOnlyAdmin
 from core.errors import ActionError
 
-from . import actions, imports
+from . import actions, imports, page
 from .choices import CampaignState
 from .models import Attempt, Campaign, Disposition, DoNotCall, Lead, LeadList
 
@@ -44,10 +44,45 @@ class CampaignAdmin(AccountScopedAdmin):
                     "state_changed_by", "account"]
     list_filter = ["state", "mode", "profile", "account"]
     search_fields = ["name"]
-    readonly_fields = ["state", "state_changed_at", "state_changed_by"]
+    readonly_fields = ["state", "state_changed_at", "state_changed_by", "page_link"]
     actions = [_state_action(CampaignState.RUNNING, _("Start or resume")),
                _state_action(CampaignState.PAUSED, _("Pause")),
                _state_action(CampaignState.FINISHED, _("Finish"))]
+
+    @admin.display(description=_("campaign page"))
+    def page_link(self, obj: Campaign) -> str:
+        if obj.pk is None:
+            return "-"
+        return format_html('<a href="{}" id="campaign-page-link">{}</a>',
+                           reverse("admin:dialer_campaign_page", args=[obj.pk]),
+                           _("Progress, pacing and charts"))
+
+    def get_urls(self):
+        return [path("<int:pk>/page/", self.admin_site.admin_view(self.page_view), name="dialer_campaign_page"),
+                path("<int:pk>/state/", self.admin_site.admin_view(self.state_view), name="dialer_campaign_state"),
+                *super().get_urls()]
+
+    def page_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        campaign = get_object_or_404(self.get_queryset(request).select_related("account", "service"), pk=pk)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return page.campaign_page(request, campaign, {**self.admin_site.each_context(request),
+                                                      "opts": self.model._meta})
+
+    def state_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Pause or resume from the campaign page (POST only; the action checks the transition)."""
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, campaign):
+            raise PermissionDenied
+        to_state = request.POST.get("state", "")
+        if to_state not in (CampaignState.RUNNING, CampaignState.PAUSED):
+            self.message_user(request, _("Unknown state."), messages.ERROR)
+        else:
+            try:
+                actions.change_campaign_state(campaign.pk, to_state, by=request.user.get_username())
+            except ActionError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+        return redirect("admin:dialer_campaign_page", pk=campaign.pk)
 
 
 class LeadImportForm(forms.Form):
