@@ -9,6 +9,7 @@ one account's board. A socket only ever joins its own principal's stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
 
 from agents.actions import console_closed, console_opened
 from core.events import account_group, operator_group
@@ -34,8 +36,23 @@ _stats_gate: dict[int, float] = {}  # account → monotonic time before which th
 STATS_DEBOUNCE_SECONDS = 1.0
 
 
+# Close code for a socket whose channel layer went away under it: "service restart", the client comes back.
+CLOSE_SERVICE_RESTART = 1012
+
+
 class StreamConsumer(AsyncJsonWebsocketConsumer):
     stream: str = ""
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Redis lost under an open socket (a restart, a failover): the socket could never hear its stream
+        again, so it is closed (1012), and the page reconnects and gets a fresh snapshot once Redis is back.
+        Without this the error escaped to the ASGI server as an unhandled exception."""
+        try:
+            await super().__call__(scope, receive, send)
+        except (RedisError, OSError) as exc:
+            log.warning("closed a %s socket: the channel layer went away (%s)", self.stream or "new", exc)
+            with contextlib.suppress(Exception):  # the client may be gone too
+                await send({"type": "websocket.close", "code": CLOSE_SERVICE_RESTART})
 
     async def principal(self) -> str | None:
         """The stream this socket may read, or None to refuse the connection."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from .protocol import relay_message
 from .sequence import next_seq
@@ -92,6 +93,8 @@ class Publisher:
         for group in groups:
             try:
                 await layer.group_send(group, relay_message(group, next_seq(group), payload))
+            except (RedisError, OSError) as exc:  # Redis down: one line per push, not a traceback each
+                log.warning("could not push %s to %s: %s", payload.get("type"), group, exc)
             except Exception:  # a push is derived state: the database stays right
                 log.exception("could not push %s to %s", payload.get("type"), group)
 
