@@ -9,6 +9,7 @@ from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
 from core.api.exceptions import api_not_found
 from dialer.api.views import AttemptViewSet, CampaignViewSet, DispositionViewSet, LeadListViewSet
+from ivr.api.views import MenuViewSet
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from simulator.web import TestCallView
 from webhook import sip as sip_edge
@@ -21,6 +22,7 @@ router.register("pause-reasons", PauseReasonViewSet, basename="pause-reason")
 router.register("services", ServiceViewSet, basename="service")
 router.register("prompts", PromptViewSet, basename="prompt")
 router.register("caller-routes", CallerRouteViewSet, basename="caller-route")
+router.register("menus", MenuViewSet, basename="menu")
 router.register("calls", CallViewSet, basename="call")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("refusals", RefusalViewSet, basename="refusal")

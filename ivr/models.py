@@ -126,16 +126,17 @@ class MenuOption(models.Model):
         return f"{self.digit} {self.label}"
 
     def clean(self) -> None:
-        if not self.menu_id:
+        menu = self._state.fields_cache.get("menu") if self.menu_id is None else self.menu
+        if menu is None:
             return
-        account_id = self.menu.account_id
+        account_id = menu.account_id  # None on a menu being added in the admin (its inline's choices are scoped)
         needs_service = self.action in (OptionAction.SERVICE, OptionAction.OPERATOR_CODE, OptionAction.VOICEMAIL)
         errors = {}
-        if self.service_id and self.service.account_id != account_id:
+        if self.service_id and account_id and self.service.account_id != account_id:
             errors["service"] = _("This service belongs to another account.")
         elif needs_service and not self.service_id:
             errors["service"] = _("Choose the service this option leads to.")
-        if self.whisper_prompt_id and self.whisper_prompt.account_id != account_id:
+        if self.whisper_prompt_id and account_id and self.whisper_prompt.account_id != account_id:
             errors["whisper_prompt"] = _("This prompt belongs to another account.")
         elif self.whisper_prompt_id and self.whisper_prompt.kind != PromptKind.WHISPER:
             errors["whisper_prompt"] = _("Choose a prompt of kind '%(kind)s'.") % {"kind": PromptKind.WHISPER.label}
@@ -144,16 +145,19 @@ class MenuOption(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _submenu_errors(self, account_id: int) -> dict[str, str]:
+    def _submenu_errors(self, account_id: int | None) -> dict[str, str]:
         """Sub-menus nest at most MAX_DEPTH levels and never loop back: checked on save, on the menus as
         saved (each option of an admin form is checked against the others already saved)."""
         if not self.submenu_id:
             return {"submenu": _("Choose the sub-menu this option opens.")}
-        if self.submenu.account_id != account_id:
+        if account_id and self.submenu.account_id != account_id:
             return {"submenu": _("This menu belongs to another account.")}
-        if self.submenu_id == self.menu_id or reaches(self.submenu_id, self.menu_id):
+        if self.menu_id is None:  # a menu being added: nothing leads to it yet, nothing can loop back
+            depth = 1 + depth_below(self.submenu_id)
+        elif self.submenu_id == self.menu_id or reaches(self.submenu_id, self.menu_id):
             return {"submenu": _("This sub-menu leads back to this menu: menus cannot loop.")}
-        depth = depth_above(self.menu_id) + depth_below(self.submenu_id)
+        else:
+            depth = depth_above(self.menu_id) + depth_below(self.submenu_id)
         if depth > MAX_DEPTH:
             return {"submenu": _("Menus nest at most %(max)d levels; through this sub-menu a caller would go "
                                  "through %(depth)d.") % {"max": MAX_DEPTH, "depth": depth}}

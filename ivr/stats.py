@@ -15,7 +15,7 @@ from .models import Menu, MenuChoice
 
 
 def option_counts(menu: Menu, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
-    rows = (MenuChoice.objects.filter(account_id=menu.account_id, menu=menu, at__gte=start, at__lt=end)
+    rows = (MenuChoice.objects.filter(account_id=menu.account_id, menu=menu, at__gte=start, at__lte=end)
             .values("result", "option_id").annotate(n=Count("id")))
     per_option: dict[int, int] = {}
     per_result = dict.fromkeys(ChoiceResult.values, 0)

@@ -55,7 +55,7 @@ class ServiceAdmin(AccountScopedAdmin):
         (_("Operator code settings"), {"fields": ["code_unavailable_action"], "classes": [
             "depends", "depends-on-criterion", f"when-{Criterion.OPERATOR_CODE}"]}),
         (_("Prompts"), {"fields": ["welcome_prompt", "hold_prompt", "busy_prompt", "voicemail_prompt",
-                                   "closed_prompt"]}),
+                                   "closed_prompt", "whisper_menu_choice"]}),
         (_("Out of hours"), {"fields": ["closed_action"], "classes": ["collapse"]}),
     ]
     # Each prompt field offers the prompts of its kind only (no welcome message as hold music).

@@ -198,11 +198,11 @@ def on_prompt_finished(event: port.PromptFinished, call: Call, work: Work) -> No
 
 
 def on_digits(event: port.Digits, call: Call, work: Work) -> None:
-    if call.number is not None and call.number.purpose == NumberPurpose.OPERATOR_LOGIN:
-        finish_phone_login(call, event.digits, work)  # never logs the digits: they hold a PIN
-        return
     if call.menu_id is not None and call.state == CallState.COLLECTING:
         on_menu_digits(call, event.digits, work)  # a key pressed in a voice menu
+        return
+    if call.number is not None and call.number.purpose == NumberPurpose.OPERATOR_LOGIN:
+        finish_phone_login(call, event.digits, work)  # never logs the digits: they hold a PIN
         return
     work.log(call, CallEventKind.DIGITS, digits=event.digits)
     if call.state != CallState.COLLECTING:

@@ -10,11 +10,13 @@ Leaving the menu for a service, the service's own rules apply: opening hours, we
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
+
 from ivr.choices import ChoiceResult, FallbackAction, OptionAction
 from ivr.models import Menu, MenuChoice, MenuOption
 from routing.choices import Criterion, OverflowAction
 from routing.hours import is_open
-from routing.models import PhoneNumber, Service
+from routing.models import Holiday, OpeningHours, PhoneNumber, Service
 from telephony import port
 
 from ..calls import end_call, move, take_channel
@@ -59,11 +61,20 @@ def _ask(call: Call, menu: Menu, work: Work) -> None:
                                     max_digits=MENU_DIGITS, timeout_seconds=menu.timeout_seconds))
 
 
-def _options(menu_id: int) -> dict[str, MenuOption]:
-    rows = MenuOption.objects.filter(menu_id=menu_id).select_related(
-        "service__account", "service__welcome_prompt", "service__voicemail_prompt", "submenu__prompt",
-        "whisper_prompt")
-    return {o.digit: o for o in rows}
+def _options(call: Call) -> dict[str, MenuOption]:
+    """The menu's options in one query, with what each leads to, whether that service has opening hours or
+    holidays to check, and the menu itself (its retries and fallback), so a key press costs one round trip."""
+    hours = OpeningHours.objects.filter(service_id=OuterRef("service_id"))
+    holidays = Holiday.objects.filter(service_id=OuterRef("service_id"))
+    rows = (MenuOption.objects.filter(menu_id=call.menu_id)
+            .select_related("menu__prompt", "menu__fallback_service__account", "service__account",
+                            "service__welcome_prompt", "service__voicemail_prompt", "submenu__prompt",
+                            "whisper_prompt")
+            .annotate(service_has_hours=Exists(hours) | Exists(holidays)))
+    found = {o.digit: o for o in rows}
+    if found:
+        call.menu = next(iter(found.values())).menu  # the same menu, fetched with its options
+    return found
 
 
 def _record(call: Call, menu_id: int, work: Work, result: str, digits: str, option: MenuOption | None) -> None:
@@ -76,7 +87,8 @@ def on_menu_digits(call: Call, digits: str, work: Work) -> None:
     """The caller pressed a key in the menu they are in (or nothing, when the engine's timeout ran out)."""
     menu_id = call.menu_id
     digit = digits.strip()[:1]
-    option = _options(menu_id).get(digit) if digit else None
+    options = _options(call)
+    option = options.get(digit) if digit else None
     if option is None:
         _record(call, menu_id, work, ChoiceResult.TIMEOUT if not digit else ChoiceResult.INVALID, digits[:32], None)
         _retry_or_fallback(call, call.menu, work, invalid=bool(digit))
@@ -98,7 +110,8 @@ def on_menu_digits(call: Call, digits: str, work: Work) -> None:
         work.save(call)
         overflow(call, work, reason="menu", action_override=OverflowAction.VOICEMAIL)
         return
-    enter_service(call, option.service, work, by_code=option.action == OptionAction.OPERATOR_CODE)
+    enter_service(call, option.service, work, by_code=option.action == OptionAction.OPERATOR_CODE,
+                  has_hours=option.service_has_hours)
 
 
 def _retry_or_fallback(call: Call, menu: Menu, work: Work, *, invalid: bool) -> None:
@@ -131,7 +144,8 @@ def _leave_menu(call: Call, service: Service) -> None:
     call.priority = service.priority
 
 
-def enter_service(call: Call, service: Service, work: Work, *, by_code: bool = False) -> None:
+def enter_service(call: Call, service: Service, work: Work, *, by_code: bool = False,
+                  has_hours: bool = True) -> None:
     """The menu led to a service: its opening hours, its welcome, then its queue (or the operator code)."""
     _leave_menu(call, service)
     if by_code:
@@ -142,7 +156,7 @@ def enter_service(call: Call, service: Service, work: Work, *, by_code: bool = F
                      port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.UNALLOCATED))
         end_call(call, work, outcome=Outcome.REJECTED, cause=HangupCause.UNALLOCATED)
         return
-    if not is_open(service, work.at):
+    if has_hours and not is_open(service, work.at):
         closed(call, service, work)
         return
     if service.welcome_prompt_id:
