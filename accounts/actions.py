@@ -60,6 +60,7 @@ SUPERVISOR_MODELS = {
     "budget": ["limitrefusal", "channellease"],
     "agents": ["operator", "pausereason"],
     "accounts": ["apitoken"],
+    "integrations": ["subscription", "delivery", "deliveryattempt"],
     "dialer": ["campaign", "leadlist", "lead", "donotcall", "attempt", "disposition"],
 }
 

@@ -16,11 +16,53 @@ from typing import Any
 from django.db import models
 
 from agents.models import Operator
+from core import outgoing
 from core.events import account_group, send_event_on_commit
 from core.pipeline import DeferredWrites
 from telephony.port import Command
 
+from .choices import CallEventKind, HangupCause
 from .models import Call, CallEvent
+
+# The queue-log rows integrators hear of (core.outgoing), and as what.
+OUTGOING_KINDS = {CallEventKind.ARRIVED: outgoing.EventType.CALL_ARRIVED,
+                  CallEventKind.CONNECTED: outgoing.EventType.CALL_ANSWERED,
+                  CallEventKind.ENDED: outgoing.EventType.CALL_ENDED,
+                  CallEventKind.REJECTED: outgoing.EventType.CALL_ENDED}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def call_payload(call: Call) -> dict[str, Any]:
+    """The call as outgoing events carry it: only the row's own columns (reading a related row here would
+    cost the call path a round trip). `menu_path`: the IVR choices the caller made, once the call records
+    them (empty until then)."""
+    return {"id": call.pk, "direction": call.direction, "caller": call.caller, "dialed": call.dialed,
+            "state": call.state, "outcome": call.outcome, "end_cause": call.end_cause,
+            "service_id": call.service_id, "number_id": call.number_id, "operator_id": call.operator_id,
+            "arrived_at": _iso(call.arrived_at), "answered_at": _iso(call.answered_at),
+            "ended_at": _iso(call.ended_at), "wait_seconds": call.wait_seconds, "talk_seconds": call.talk_seconds,
+            "transferred_to": call.transferred_to,
+            "menu_path": list(getattr(call, "menu_path", None) or [])}
+
+
+def outgoing_events(rows: list[CallEvent]) -> list[outgoing.OutgoingEvent]:
+    """The integrators' events told by a unit's queue-log rows, in the order logged; each call's in order
+    (`order_key`), and a refusal over the plan's limit also as `plan_limit.reached`."""
+    events = []
+    for row in rows:
+        kind = OUTGOING_KINDS.get(row.kind)
+        if kind is None:
+            continue
+        key = f"call:{row.call_id}"
+        events.append(outgoing.OutgoingEvent(row.account_id, kind, {"call": call_payload(row.call)}, key))
+        if row.kind == CallEventKind.REJECTED and row.data.get("cause") == HangupCause.REACH_PLAN_LIMIT:
+            events.append(outgoing.OutgoingEvent(row.account_id, outgoing.EventType.PLAN_LIMIT_REACHED, {
+                "call_id": row.call_id, "direction": row.call.direction, "at": _iso(row.at),
+                "limited_by_account_id": row.data.get("limited_by", row.account_id)}, key))
+    return events
 
 
 @dataclass
@@ -64,6 +106,8 @@ class Work:
     def flush(self) -> None:
         if self.log_rows:
             self.writes.insert(self.log_rows)
+            if outgoing.wanted():  # with the writes: no round trip of its own (core.outgoing)
+                outgoing.record(outgoing_events(self.log_rows), self.writes)
             # One small hint per account: the wallboards refresh their call figures (debounced).
             for account_id in sorted({row.account_id for row in self.log_rows}):
                 send_event_on_commit([account_group(account_id)], {"type": "calls.changed", "account": account_id})

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from core import outgoing
 from core.clock import now
 from core.errors import ActionError, IllegalTransition, MissingInput
 from core.events import account_group, operator_group, send_event_on_commit
@@ -115,11 +116,16 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
     else:
         writes.save(op, [op._meta.get_field(name).attname for name in fields])
         writes.insert([entry])
+    snapshot = operator_snapshot(op)
     send_event_on_commit(
         [operator_group(op.pk), account_group(op.account_id)],
-        {"type": "operator.state", "v": 1, "account": op.account_id, "operator": operator_snapshot(op),
-         "previous": from_state},
+        {"type": "operator.state", "v": 1, "account": op.account_id, "operator": snapshot, "previous": from_state},
     )
+    if outgoing.wanted():  # in this transaction (with `writes`, with its COMMIT): core.outgoing
+        outgoing.record([outgoing.OutgoingEvent(
+            op.account_id, outgoing.EventType.OPERATOR_STATE_CHANGED,
+            {"operator": snapshot, "previous": from_state, "via": via, "call_id": call_id},
+            f"operator:{op.pk}")], writes)
     return op
 
 

@@ -9,6 +9,7 @@ from agents.api.views import OperatorViewSet, PauseReasonViewSet
 from billing.api.views import AccountPlanView, CapacityView, InvoiceViewSet, RefusalViewSet, UsageView
 from core.api.exceptions import api_not_found
 from dialer.api.views import AttemptViewSet, CampaignViewSet, DispositionViewSet, LeadListViewSet
+from integrations.api.views import DeliveryViewSet, SubscriptionViewSet
 from ivr.api.views import MenuViewSet
 from routing.api.views import CallerRouteViewSet, PhoneNumberViewSet, PromptViewSet, ServiceViewSet
 from simulator.web import TestCallView
@@ -30,6 +31,8 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("lead-lists", LeadListViewSet, basename="lead-list")
 router.register("attempts", AttemptViewSet, basename="attempt")
 router.register("dispositions", DispositionViewSet, basename="disposition")
+router.register("webhooks", SubscriptionViewSet, basename="webhook")
+router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("telephony/events/", TelephonyEventView.as_view(), name="telephony-events"),

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "callcenter",  # wires the apps: the account's setup page, the demo data (loaddemo)
     "simulator",
     "dialer",
+    "integrations",
     "import_export",
 ]
 
@@ -352,6 +353,25 @@ CELERY_BEAT_SCHEDULE["dialer-pace"] = {"task": "dialer.tasks.pace_campaigns_task
                                        "options": {"expires": 2}}
 CELERY_BEAT_SCHEDULE["dialer-estimate"] = {"task": "dialer.tasks.estimate_campaigns_task", "schedule": 15.0,
                                            "options": {"expires": 10}}
+# Outgoing events (integrations/): webhooks to integrators' URLs, which must be public addresses unless the
+# platform allows private ones or lists the host; short timeouts (the sweep shares the workers); a delivery
+# is retried with exponential back-off (base, 2×base, … capped) up to MAX_ATTEMPTS, and an endpoint that
+# keeps failing is paused and its supervisors told. Deliveries are kept RETENTION_DAYS.
+OUTGOING_EVENTS_ALLOW_PRIVATE = env.bool("OUTGOING_EVENTS_ALLOW_PRIVATE", default=False)
+OUTGOING_EVENTS_ALLOWED_HOSTS = env.list("OUTGOING_EVENTS_ALLOWED_HOSTS", default=[])
+OUTGOING_EVENTS_CONNECT_TIMEOUT = env.float("OUTGOING_EVENTS_CONNECT_TIMEOUT", default=2.0)
+OUTGOING_EVENTS_READ_TIMEOUT = env.float("OUTGOING_EVENTS_READ_TIMEOUT", default=5.0)
+OUTGOING_EVENTS_RETRY_BASE_SECONDS = env.float("OUTGOING_EVENTS_RETRY_BASE_SECONDS", default=10.0)
+OUTGOING_EVENTS_RETRY_MAX_SECONDS = env.float("OUTGOING_EVENTS_RETRY_MAX_SECONDS", default=3600.0)
+OUTGOING_EVENTS_MAX_ATTEMPTS = env.int("OUTGOING_EVENTS_MAX_ATTEMPTS", default=8)
+OUTGOING_EVENTS_PAUSE_AFTER_FAILURES = env.int("OUTGOING_EVENTS_PAUSE_AFTER_FAILURES", default=20)
+OUTGOING_EVENTS_MAX_PAYLOAD_BYTES = env.int("OUTGOING_EVENTS_MAX_PAYLOAD_BYTES", default=65536)
+OUTGOING_EVENTS_MAX_SUBSCRIPTIONS = env.int("OUTGOING_EVENTS_MAX_SUBSCRIPTIONS", default=10)
+OUTGOING_EVENTS_RETENTION_DAYS = env.float("OUTGOING_EVENTS_RETENTION_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["integrations-sweep-deliveries"] = {"task": "integrations.tasks.sweep_deliveries_task",
+                                                         "schedule": 1.0, "options": {"expires": 5}}
+CELERY_BEAT_SCHEDULE["integrations-purge-deliveries"] = {"task": "integrations.tasks.purge_deliveries_task",
+                                                         "schedule": 3600.0, "options": {"expires": 1800}}
 CELERY_BEAT_SCHEDULE["billing-issue-invoices"] = {"task": "billing.tasks.issue_invoices_task",
                                                   "schedule": 6 * 3600.0}
 

@@ -36,8 +36,9 @@ class Target:
     address: str  # the vetted IP the connection goes to
 
 
-def _allowed_host(host: str) -> bool:
-    return host.lower() in {h.lower() for h in settings.ENGINE_URL_ALLOWED_HOSTS}
+def _allowed_host(host: str, allowed_hosts: list[str] | None = None) -> bool:
+    hosts = settings.ENGINE_URL_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts
+    return host.lower() in {h.lower() for h in hosts}
 
 
 def check_address(address: str) -> None:
@@ -48,8 +49,9 @@ def check_address(address: str) -> None:
         raise UnsafeURL(f"{address} is not a public address (loopback, private, link-local or reserved)")
 
 
-def resolve(url: str) -> Target:
-    """The URL's parts and one vetted address to connect to, or UnsafeURL."""
+def resolve(url: str, *, allow_private: bool | None = None, allowed_hosts: list[str] | None = None) -> Target:
+    """The URL's parts and one vetted address to connect to, or UnsafeURL. `allow_private`/`allowed_hosts`
+    default to the engine URL's settings; the integrators' webhooks pass their own."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeURL("only http:// and https:// URLs with a host name are allowed")
@@ -63,7 +65,8 @@ def resolve(url: str) -> Target:
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeURL(f"the host {host} does not resolve") from exc
     addresses = [info[4][0] for info in infos]
-    if not (settings.ENGINE_URL_ALLOW_PRIVATE or _allowed_host(host)):
+    private_ok = settings.ENGINE_URL_ALLOW_PRIVATE if allow_private is None else allow_private
+    if not (private_ok or _allowed_host(host, allowed_hosts)):
         for address in addresses:  # every one: the connection could use any
             check_address(address)
     path = parts.path or "/"
@@ -71,10 +74,12 @@ def resolve(url: str) -> Target:
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, connect_timeout: float, read_timeout: float,
-         max_response_bytes: int = 65536) -> int:
+         max_response_bytes: int = 65536, allow_private: bool | None = None, allowed_hosts: list[str] | None = None,
+         excerpt: bytearray | None = None) -> int:
     """POST `body` to a vetted address of `url`; the status code. The whole exchange, connect included, ends
-    within connect_timeout + read_timeout (a target that dribbles its answer is cut off)."""
-    target = resolve(url)
+    within connect_timeout + read_timeout (a target that dribbles its answer is cut off). `excerpt`, when
+    given, receives the answer's first bytes (for a delivery log)."""
+    target = resolve(url, allow_private=allow_private, allowed_hosts=allowed_hosts)
     deadline = time.monotonic() + connect_timeout + read_timeout
     sock = socket.create_connection((target.address, target.port), timeout=connect_timeout)
     try:
@@ -94,6 +99,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, connect_timeout: flo
             chunk = response.read1(4096)
             if not chunk:
                 break
+            if excerpt is not None and len(excerpt) < 500:
+                excerpt.extend(chunk[:500 - len(excerpt)])
             received += len(chunk)
         return response.status
     finally:

@@ -17,6 +17,7 @@ from acd.actions import originate_call
 from acd.choices import Direction, Outcome
 from acd.models import Call
 from budget import actions as budget
+from core import outgoing
 from core.clock import now
 from core.errors import ActionError, IllegalTransition
 from core.events import account_group, send_event_on_commit
@@ -310,4 +311,9 @@ def set_disposition(attempt_id: int, kind: str, *, operator_id: int | None = Non
         add_do_not_call(attempt.account_id, lead.phone, reason=_("Asked on a call"), by=by)
         Lead.objects.filter(pk=lead.pk).update(state=LeadState.DO_NOT_CALL, next_attempt_at=None)
     _campaign_event(attempt.campaign, "disposition", attempt=attempt.pk, kind=kind)
+    outgoing.record([outgoing.OutgoingEvent(attempt.account_id, outgoing.EventType.DISPOSITION_SET, {
+        "attempt_id": attempt.pk, "campaign_id": attempt.campaign_id, "lead_id": lead.pk, "call_id": attempt.call_id,
+        "phone": lead.phone, "kind": kind, "note": disposition.note, "operator_id": operator_id,
+        "callback_at": callback_at.isoformat() if kind == DispositionKind.CALLBACK and callback_at else None,
+        "at": at.isoformat()}, f"call:{attempt.call_id}" if attempt.call_id else "")])
     return disposition
