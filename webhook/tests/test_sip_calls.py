@@ -12,10 +12,11 @@ from acd.choices import CallState, OfferState, Outcome
 from acd.models import Call, Offer
 from agents import actions as presence
 from agents.choices import OperatorState
-from budget.models import ChannelLease
+from budget.models import ChannelLease, LeaseRepair
 from routing.choices import Criterion
 from telephony.backends.sip import rpc
 from tests import factories
+from webhook.reconcile import DIALOG_GONE, reconcile_dialogs
 
 from .sipstack import SipStack
 
@@ -131,4 +132,24 @@ def test_caller_hanging_up_while_ringing_is_abandoned_and_frees_the_operator(sta
     assert call is not None and call.outcome == Outcome.ABANDONED
     op.refresh_from_db()
     assert op.state == OperatorState.AVAILABLE
+    assert_nothing_left(account)
+
+
+def test_operator_killed_mid_call_is_freed_by_the_reconciler(stack, rpc_port, settings):
+    uri, phone = stack.phone("operator", ring_ms=0)
+    account, [op], number = floor([uri])
+    caller = stack.call(number.number, talk_ms=60000, wait=False)
+    call = wait_for(lambda: Call.objects.filter(account=account, state=CallState.CONNECTED).first())
+    assert call is not None, stack.log("kamailio.log")[-3000:]
+    stack.kill(phone)  # the operator's phone vanishes: no BYE ever comes from it
+    stack.kill(caller)  # nor from the caller
+    stack.restart_proxy()  # and the proxy's dialog and report queue are gone: nobody will report the end
+    settings.SIP_DIALOG_GRACE_SECONDS = 0
+    assert reconcile_dialogs() == 1
+    assert reconcile_dialogs() == 0  # a second run ends nothing twice
+    call.refresh_from_db()
+    op.refresh_from_db()
+    assert call.state == CallState.ENDED and call.end_cause == "lost"
+    assert op.state == OperatorState.AVAILABLE
+    assert LeaseRepair.objects.filter(lease__call=call, reason=DIALOG_GONE).count() == 1
     assert_nothing_left(account)
