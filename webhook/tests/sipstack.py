@@ -62,10 +62,10 @@ class SipStack:
         self.dir = Path(tempfile.mkdtemp(prefix="centralino-sip-"))
         self.token = secrets.token_hex(16)
         self.web_port, self.rpc_port, self.sip_port = free_port(), free_port(), free_udp_port()
-        self.proxy = ProxySettings(sip_addr="127.0.0.1", sip_port=self.sip_port, rpc_addr="127.0.0.1",
-                                   rpc_port=self.rpc_port, token=self.token, children=2, async_workers=2,
-                                   backoffice_url=f"http://127.0.0.1:{self.web_port}/api/v1/telephony/sip",
-                                   **proxy_overrides)
+        self.proxy = ProxySettings(**{
+            "sip_addr": "127.0.0.1", "sip_port": self.sip_port, "rpc_addr": "127.0.0.1", "rpc_port": self.rpc_port,
+            "token": self.token, "children": 2, "async_workers": 2,
+            "backoffice_url": f"http://127.0.0.1:{self.web_port}/api/v1/telephony/sip", **proxy_overrides})
         self.processes: list[subprocess.Popen] = []
         self.web: subprocess.Popen | None = None
         self.kamailio: subprocess.Popen | None = None
@@ -121,7 +121,7 @@ class SipStack:
         answers, `operator_busy` answers every call with `code`. Returns its SIP URI and process."""
         port = free_udp_port()
         args = ["sipp", "-sf", str(SCENARIOS / f"{behaviour}.xml"), "-i", "127.0.0.1", "-p", str(port),
-                "-d", str(ring_ms), "-key", "code", str(code), "-nostdin", "-bg" if False else "-nd",
+                "-d", str(ring_ms), "-key", "code", str(code), "-nostdin", "-nd",
                 "-trace_err", "-error_file", str(self.dir / f"uas-{port}.err")]
         process = self._spawn(args, f"uas-{port}.log")
         time.sleep(0.1)

@@ -9,6 +9,9 @@ from django.test import Client
 
 from acd.choices import CallState, Outcome
 from acd.models import Call
+from agents import actions as presence
+from budget.models import ChannelLease
+from routing.choices import OverflowAction
 from telephony import port
 from telephony.backends.sip import translate
 from tests import factories
@@ -83,3 +86,15 @@ def test_long_call_ids_are_hashed_to_a_stable_reference():
     assert len(translate.call_ref(long_id)) <= port.FIELD_MAX_LENGTH["call_ref"]
     assert translate.caller_of("anonymous", "sip:anonymous@anonymous.invalid") == "anonymous"
     assert translate.caller_of("", "sip:x@anonymous.invalid") == "anonymous"
+
+
+def test_no_operator_with_a_busy_overflow_is_refused_486_and_the_call_ended():
+    account, op, number = factories.make_floor()
+    number.service.overflow_action = OverflowAction.BUSY
+    number.service.save()
+    presence.logoff_operator(op.pk)
+    decision = ask("decide", invite(number.number, call_id="nobody@host")).json()
+    assert decision["action"] == "refuse" and decision["code"] == 486, decision
+    call = Call.objects.get(account=account)
+    assert call.state == CallState.ENDED
+    assert not ChannelLease.objects.filter(account=account, released_at__isnull=True).exists()
