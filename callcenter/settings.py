@@ -340,7 +340,7 @@ TELEPHONY_EVENT_RETENTION_HOURS = env.float("TELEPHONY_EVENT_RETENTION_HOURS", d
 CELERY_BEAT_SCHEDULE["telephony-purge-port-records"] = {"task": "telephony.tasks.purge_port_records_task",
                                                         "schedule": 3600.0, "options": {"expires": 1800}}
 # The supervisors' test calls (the simulator plays the caller): due events and their bounded end.
-CELERY_IMPORTS = ["simulator.tasks", "telephony.backends.sip.tasks"]
+CELERY_IMPORTS = ["simulator.tasks", "telephony.backends.sip.tasks", "webhook.tasks"]
 CELERY_BEAT_SCHEDULE["simulator-drive-test-calls"] = {"task": "simulator.tasks.drive_test_calls_task",
                                                       "schedule": 1.0, "options": {"expires": 5}}
 # An operator whose last console closes is logged off after this many seconds (0: never), so calls do not
@@ -384,7 +384,8 @@ SIP_RPC_ADDR = env.str("SIP_RPC_ADDR", default="127.0.0.1")
 SIP_RPC_PORT = env.int("SIP_RPC_PORT", default=5071)
 SIP_BACKOFFICE_URL = env.str("SIP_BACKOFFICE_URL", default="http://127.0.0.1:8000/api/v1/telephony/sip")
 SIP_EDGE_TOKEN = env.str("SIP_EDGE_TOKEN", default="")
-SIP_HTTP_CONNECT_TIMEOUT = env.int("SIP_HTTP_CONNECT_TIMEOUT", default=1)
+# The whole HTTP exchange with the back office (http_client has one timeout; its default waits for ever).
+SIP_HTTP_TIMEOUT = env.int("SIP_HTTP_TIMEOUT", default=3)
 SIP_RPC_TIMEOUT = env.float("SIP_RPC_TIMEOUT", default=2.0)
 # A call over the plan's concurrency limit is refused with this code (486, 403 or 503) and Retry-After.
 SIP_PLAN_LIMIT_CODE = env.int("SIP_PLAN_LIMIT_CODE", default=486)
@@ -392,3 +393,9 @@ SIP_RETRY_AFTER = env.int("SIP_RETRY_AFTER", default=30)
 SIP_CPS_LIMIT = env.int("SIP_CPS_LIMIT", default=0)
 SIP_CHILDREN = env.int("SIP_CHILDREN", default=4)
 SIP_ASYNC_WORKERS = env.int("SIP_ASYNC_WORKERS", default=4)
+# A live call without a Kamailio dialog for this long is ended as lost by the SIP reconciler (webhook/reconcile.py).
+SIP_DIALOG_GRACE_SECONDS = env.float("SIP_DIALOG_GRACE_SECONDS", default=30.0)
+if TELEPHONY_BACKEND == "sip":
+    CELERY_BEAT_SCHEDULE["sip-reconcile-dialogs"] = {"task": "webhook.tasks.reconcile_sip_dialogs_task",
+                                                     "schedule": LEASE_RECONCILE_SECONDS,
+                                                     "options": {"expires": LEASE_RECONCILE_SECONDS}}

@@ -3,6 +3,7 @@ SIPp operator phones (UAS) and SIPp callers (UAC), each on a free port, stopped 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -12,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from telephony.backends.sip.config import ProxySettings, write
@@ -59,10 +62,10 @@ class SipStack:
         self.dir = Path(tempfile.mkdtemp(prefix="centralino-sip-"))
         self.token = secrets.token_hex(16)
         self.web_port, self.rpc_port, self.sip_port = free_port(), free_port(), free_udp_port()
-        self.proxy = ProxySettings(sip_addr="127.0.0.1", sip_port=self.sip_port, rpc_addr="127.0.0.1",
-                                   rpc_port=self.rpc_port, token=self.token, children=2, async_workers=2,
-                                   backoffice_url=f"http://127.0.0.1:{self.web_port}/api/v1/telephony/sip",
-                                   **proxy_overrides)
+        self.proxy = ProxySettings(**{
+            "sip_addr": "127.0.0.1", "sip_port": self.sip_port, "rpc_addr": "127.0.0.1", "rpc_port": self.rpc_port,
+            "token": self.token, "children": 2, "async_workers": 2,
+            "backoffice_url": f"http://127.0.0.1:{self.web_port}/api/v1/telephony/sip", **proxy_overrides})
         self.processes: list[subprocess.Popen] = []
         self.web: subprocess.Popen | None = None
         self.kamailio: subprocess.Popen | None = None
@@ -81,12 +84,33 @@ class SipStack:
         self.web = self._spawn([sys.executable, "-m", "uvicorn", "callcenter.asgi:application", "--host",
                                 "127.0.0.1", "--port", str(self.web_port), "--lifespan", "off",
                                 "--no-access-log"], "web.log", cwd=ROOT, env=child_env(**self.env()))
+        self.start_proxy()
+        wait_listening(self.web_port, self.web, "the web process")
+        self.warm_up()
+        return self
+
+    def warm_up(self) -> None:
+        """One request before the first call: the web process loads its URLs and opens its database connection
+        (seconds on a loaded machine, which Kamailio's HTTP timeout would count against the first INVITE)."""
+        request = urllib.request.Request(f"{self.proxy.backoffice_url}/report/", data=b"{}", method="POST")
+        with contextlib.suppress(urllib.error.HTTPError):  # 403 without the token: the process answered
+            urllib.request.urlopen(request, timeout=60).close()
+
+    def start_proxy(self) -> None:
         cfg = write(self.proxy, self.dir / "kamailio.cfg")
         self.kamailio = self._spawn(["kamailio", "-f", str(cfg), "-DD", "-E", "-Y", str(self.dir),
                                      "-m", "64", "-M", "8"], "kamailio.log")
-        wait_listening(self.web_port, self.web, "the web process")
         wait_listening(self.rpc_port, self.kamailio, "kamailio")
-        return self
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL: the process says nothing more (no BYE, no report)."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def restart_proxy(self) -> None:
+        """Kamailio killed and started again: its dialogs and its report queue are gone with it."""
+        self.kill(self.kamailio)
+        self.start_proxy()
 
     def log(self, name: str) -> str:
         path = self.dir / name
@@ -97,7 +121,7 @@ class SipStack:
         answers, `operator_busy` answers every call with `code`. Returns its SIP URI and process."""
         port = free_udp_port()
         args = ["sipp", "-sf", str(SCENARIOS / f"{behaviour}.xml"), "-i", "127.0.0.1", "-p", str(port),
-                "-d", str(ring_ms), "-key", "code", str(code), "-nostdin", "-bg" if False else "-nd",
+                "-d", str(ring_ms), "-key", "code", str(code), "-nostdin", "-nd",
                 "-trace_err", "-error_file", str(self.dir / f"uas-{port}.err")]
         process = self._spawn(args, f"uas-{port}.log")
         time.sleep(0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 
@@ -12,12 +13,13 @@ from acd.choices import CallState, OfferState, Outcome
 from acd.models import Call, Offer
 from agents import actions as presence
 from agents.choices import OperatorState
-from budget.models import ChannelLease
+from budget.models import ChannelLease, LeaseRepair
 from routing.choices import Criterion
 from telephony.backends.sip import rpc
 from tests import factories
+from webhook.reconcile import DIALOG_GONE, reconcile_dialogs
 
-from .sipstack import SipStack
+from .sipstack import SipStack, free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not (shutil.which("kamailio") and shutil.which("sipp")),
@@ -132,3 +134,53 @@ def test_caller_hanging_up_while_ringing_is_abandoned_and_frees_the_operator(sta
     op.refresh_from_db()
     assert op.state == OperatorState.AVAILABLE
     assert_nothing_left(account)
+
+
+def test_operator_killed_mid_call_is_freed_by_the_reconciler(stack, rpc_port, settings):
+    uri, phone = stack.phone("operator", ring_ms=0)
+    account, [op], number = floor([uri])
+    caller = stack.call(number.number, talk_ms=60000, wait=False)
+    call = wait_for(lambda: Call.objects.filter(account=account, state=CallState.CONNECTED).first())
+    assert call is not None, stack.log("kamailio.log")[-3000:]
+    stack.kill(phone)  # the operator's phone vanishes: no BYE ever comes from it
+    stack.kill(caller)  # nor from the caller
+    stack.restart_proxy()  # and the proxy's dialog and report queue are gone: nobody will report the end
+    settings.SIP_DIALOG_GRACE_SECONDS = 0
+    assert reconcile_dialogs() == 1
+    assert reconcile_dialogs() == 0  # a second run ends nothing twice
+    call.refresh_from_db()
+    op.refresh_from_db()
+    assert call.state == CallState.ENDED and call.end_cause == "lost"
+    assert op.state == OperatorState.AVAILABLE
+    assert LeaseRepair.objects.filter(lease__call=call, reason=DIALOG_GONE).count() == 1
+    assert_nothing_left(account)
+
+
+def test_sip_caller_ids_long_uris_and_anonymous_callers(stack, rpc_port):
+    uri, _ = stack.phone("operator", ring_ms=0)
+    account, _ops, number = floor([uri])
+    long_user = "alice.with.a.very.long.sip.user.name.from.a.carrier." * 2  # 104 characters, not a number
+    stack.call(number.number, talk_ms=200, caller=long_user, display="D" * 120, tag="long")
+    stack.call(number.number, talk_ms=200, caller="anonymous", display="Anonymous", tag="anon")
+    assert wait_for(lambda: Call.objects.filter(account=account, state=CallState.ENDED).count() == 2)
+    long_caller, anonymous = Call.objects.filter(account=account).order_by("id").values_list("caller", flat=True)
+    assert long_caller.startswith(f"sip:{long_user}@127.0.0.1:") and len(long_caller) > 100  # the From URI whole
+    assert anonymous == "anonymous"
+    assert_nothing_left(account)
+
+
+def test_back_office_unreachable_fails_closed_with_503():
+    sip = SipStack()
+    sip.web_port = free_port()  # nothing listens there: the back office is down
+    sip.proxy = dataclasses.replace(sip.proxy,
+                                    backoffice_url=f"http://127.0.0.1:{sip.web_port}/api/v1/telephony/sip")
+    try:
+        sip.start_proxy()
+        caller = sip.call("+390212345678", tag="down")
+        assert caller.returncode == 0
+        messages = sip.log("down-messages.log")
+        assert "SIP/2.0 503" in messages and "Retry-After:" in messages and "BACK_OFFICE_UNREACHABLE" in messages
+        assert "back office unreachable" in sip.log("kamailio.log")
+    finally:
+        sip.stop()
+        sip.cleanup()

@@ -28,7 +28,7 @@ class ProxySettings:
     rpc_port: int
     backoffice_url: str  # .../api/v1/telephony/sip (no trailing slash)
     token: str
-    http_connect_timeout: int = 1  # seconds; http_client's own default waits for ever
+    http_timeout: int = 3  # seconds, the whole exchange; http_client's own default waits for ever
     ring_timeout_ms: int = 20000  # used only if the back office names none (it always does)
     dialog_timeout: int = 4 * 3600
     cps_limit: int = 0  # INVITEs per second per dialled number (pipelimit); 0: no cap
@@ -44,7 +44,7 @@ class ProxySettings:
         values = {
             "sip_addr": settings.SIP_ADDR, "sip_port": settings.SIP_PORT, "rpc_addr": settings.SIP_RPC_ADDR,
             "rpc_port": settings.SIP_RPC_PORT, "backoffice_url": settings.SIP_BACKOFFICE_URL.rstrip("/"),
-            "token": settings.SIP_EDGE_TOKEN, "http_connect_timeout": settings.SIP_HTTP_CONNECT_TIMEOUT,
+            "token": settings.SIP_EDGE_TOKEN, "http_timeout": settings.SIP_HTTP_TIMEOUT,
             "cps_limit": settings.SIP_CPS_LIMIT, "retry_after": settings.SIP_RETRY_AFTER,
             "children": settings.SIP_CHILDREN, "async_workers": settings.SIP_ASYNC_WORKERS,
         }
@@ -54,7 +54,7 @@ class ProxySettings:
     def tokens(self) -> dict[str, str]:
         return {"CC_SIP_ADDR": self.sip_addr, "CC_SIP_PORT": str(self.sip_port), "CC_RPC_ADDR": self.rpc_addr,
                 "CC_RPC_PORT": str(self.rpc_port), "CC_BACKOFFICE_URL": self.backoffice_url, "CC_TOKEN": self.token,
-                "CC_HTTP_CONNECT_TIMEOUT": str(self.http_connect_timeout),
+                "CC_HTTP_TIMEOUT": str(self.http_timeout),
                 "CC_RING_TIMEOUT_MS": str(self.ring_timeout_ms), "CC_DIALOG_TIMEOUT": str(self.dialog_timeout),
                 "CC_CPS_LIMIT": str(self.cps_limit), "CC_RETRY_AFTER": str(self.retry_after),
                 "CC_CHILDREN": str(self.children), "CC_ASYNC_WORKERS": str(self.async_workers),

@@ -1,0 +1,100 @@
+"""The SIP edge without a proxy: Kamailio's questions as JSON, answered by the ACD (webhook/sip.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from acd.choices import CallState, Outcome
+from acd.models import Call
+from agents import actions as presence
+from budget.models import ChannelLease
+from routing.choices import OverflowAction
+from telephony import port
+from telephony.backends.sip import translate
+from tests import factories
+from webhook.sip import TOKEN_HEADER
+
+pytestmark = pytest.mark.django_db
+TOKEN = "edge-token"
+
+
+@pytest.fixture(autouse=True)
+def edge(settings):
+    settings.SIP_EDGE_TOKEN = TOKEN
+    settings.TELEPHONY_BACKEND = "sip"
+
+
+def ask(kind: str, doc: dict, token: str = TOKEN):
+    return Client().post(f"/api/v1/telephony/sip/{kind}/", json.dumps(doc), content_type="application/json",
+                         headers={TOKEN_HEADER: token})
+
+
+def invite(number: str, call_id: str = "abc@host") -> dict:
+    return {"type": "invite", "call_id": call_id, "dialed": number, "from_user": "+393331234567",
+            "from_uri": "sip:+393331234567@carrier", "display": "Caller"}
+
+
+def test_invite_rings_the_operator_and_a_retry_gets_the_same_answer():
+    account, op, number = factories.make_floor()
+    first = ask("decide", invite(number.number)).json()
+    assert first["action"] == "ring" and first["uri"] == op.endpoint and first["account"] == str(account.pk)
+    assert first["timeout_ms"] == number.service.ring_timeout_seconds * 1000
+    again = ask("decide", invite(number.number)).json()  # Kamailio retried: the same Call-ID and event
+    assert again == first
+    assert Call.objects.filter(account=account).count() == 1
+
+
+def test_reports_are_idempotent_by_call_id_and_event():
+    account, op, number = factories.make_floor()
+    leg = ask("decide", invite(number.number))
+    doc = {"call_id": "abc@host", "account": str(account.pk), "leg": leg.json()["leg"]}
+    for _ in range(2):
+        assert ask("report", {**doc, "type": "answered"}).json() == {"taken": True}
+    for _ in range(2):
+        assert ask("report", {**doc, "type": "ended", "duration": 3}).json() == {"taken": True}
+    call = Call.objects.get(account=account)
+    assert call.state == CallState.ENDED and call.outcome == Outcome.ANSWERED and call.operator_id == op.pk
+
+
+def test_unknown_number_and_bad_token():
+    assert ask("decide", invite("+390000000001")).json()["code"] == 404
+    assert ask("decide", invite("+390000000001"), token="wrong").status_code == 403
+    assert ask("decide", {"type": "invite"}).status_code == 400
+
+
+@pytest.mark.parametrize("code", [486, 403, 503])
+def test_plan_limit_code_is_configurable(settings, code):
+    settings.SIP_PLAN_LIMIT_CODE = code
+    decision = translate.decide([port.HangupCall(call_ref="x", cause="REACH_PLAN_LIMIT")])
+    assert decision.code == code and "REACH_PLAN_LIMIT" in decision.headers and "Retry-After:" in decision.headers
+
+
+def test_failure_codes_mean_what_sip_means():
+    doc = {"call_id": "c", "leg": "L1"}
+    assert isinstance(translate.failure_event({**doc, "code": 408}), port.LegNoAnswer)
+    assert isinstance(translate.failure_event({**doc, "code": 486}), port.LegBusy)
+    assert isinstance(translate.failure_event({**doc, "code": 603}), port.LegRejected)
+    assert isinstance(translate.failure_event({**doc, "code": 500}), port.LegFailed)
+
+
+def test_long_call_ids_are_hashed_to_a_stable_reference():
+    long_id = "x" * 300 + "@host"
+    assert translate.call_ref(long_id) == translate.call_ref(long_id)
+    assert len(translate.call_ref(long_id)) <= port.FIELD_MAX_LENGTH["call_ref"]
+    assert translate.caller_of("anonymous", "sip:anonymous@anonymous.invalid") == "anonymous"
+    assert translate.caller_of("", "sip:x@anonymous.invalid") == "anonymous"
+
+
+def test_no_operator_with_a_busy_overflow_is_refused_486_and_the_call_ended():
+    account, op, number = factories.make_floor()
+    number.service.overflow_action = OverflowAction.BUSY
+    number.service.save()
+    presence.logoff_operator(op.pk)
+    decision = ask("decide", invite(number.number, call_id="nobody@host")).json()
+    assert decision["action"] == "refuse" and decision["code"] == 486, decision
+    call = Call.objects.get(account=account)
+    assert call.state == CallState.ENDED
+    assert not ChannelLease.objects.filter(account=account, released_at__isnull=True).exists()
