@@ -251,6 +251,9 @@ PROMPT_MAX_SECONDS = env.int("PROMPT_MAX_SECONDS", default=300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=PROMPT_MAX_BYTES + 1024 * 1024)
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+# Threads per web process that run engine events (webhook/edge.py): each holds one pooled connection while it
+# works, so keep it at or under DB_POOL_MAX.
+ENGINE_EDGE_THREADS = env.int("ENGINE_EDGE_THREADS", default=4)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG

@@ -37,6 +37,11 @@ RING_SECONDS = 5.0  # one ring, as a carrier plays it
 DIGITS_AFTER = 4.0  # a caller types the code this long after being asked
 DRAIN_AFTER_END = dt.timedelta(hours=4)  # calls still in progress when arrivals stop may finish
 FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone's "paused" light
+# Loop items that may change the ACD's timers without sending it an event (presence actions, the sweep itself).
+# Any other item changes them only through `send`: one that sent nothing (a patience timer after the caller was
+# connected, a leg event for a cancelled leg) leaves the next deadline as it was, and its lookup is skipped
+# (in real time the web console changes the ACD too: there every item looks).
+TIMER_KINDS = frozenset({"sweep", "break", "break_over", "floor_check"})
 
 
 class SimulationError(RuntimeError):
@@ -159,9 +164,11 @@ class Engine:
             else:
                 self._sleep_until(item.at)
             self.events += 1
+            sent = self.port_events
             getattr(self, f"_on_{item.kind}")(**item.data)
             self._drain()
-            self._plan_sweep()
+            if self.speed != "max" or item.kind in TIMER_KINDS or self.port_events != sent:
+                self._plan_sweep()
             if self.progress is not None and time.monotonic() - last_tick > 0.2:
                 last_tick = time.monotonic()
                 self.progress(min(1.0, (self.now - self.start) / (self.end - self.start)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser
@@ -13,11 +11,12 @@ from rest_framework.views import APIView
 
 from accounts.api.permissions import IsAccountMember
 from accounts.scoping import request_account
-from acd.actions import handle_event
 from telephony import outbox
 from telephony.api.authentication import WebhookSignatureAuthentication
 from telephony.api.serializers import CommandsSerializer, EventSerializer
-from telephony.port import PortError, event_from_dict
+from telephony.port import PortError
+
+from .answer import answer_event
 
 
 class TelephonyEventView(APIView):
@@ -32,12 +31,9 @@ class TelephonyEventView(APIView):
                    summary="Deliver an engine event (signed with HMAC-SHA256)")
     def post(self, request: Request) -> Response:
         try:
-            event = event_from_dict(json.loads(request.body or b"null"))
-        except (PortError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return Response(answer_event(request_account(request).pk, request.body))
+        except PortError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        account = request_account(request)
-        commands = handle_event(event, account_id=account.pk, source=f"webhook:{account.pk}")
-        return Response({"commands": [c.as_dict() for c in commands]})
 
 
 class TelephonyCommandsView(APIView):
