@@ -31,6 +31,7 @@ from core.errors import ActionError
 from telephony import outbox, port
 from telephony.backends import simulator as sim_backend
 
+from .outbound import Outbound, OutboundRates
 from .scenario import Distribution, OperatorGroup, Scenario
 
 RING_SECONDS = 5.0  # one ring, as a carrier plays it
@@ -69,7 +70,8 @@ class Item:
 
 class Engine:
     def __init__(self, scenario: Scenario, account_id: int, *, seed: int, speed: str = "max",
-                 hours: float | None = None, progress: Callable[[float], None] | None = None) -> None:
+                 hours: float | None = None, progress: Callable[[float], None] | None = None,
+                 outbound: OutboundRates | None = None) -> None:
         if speed not in ("max", "realtime"):
             raise SimulationError(f"speed must be 'max' or 'realtime', not {speed!r}")
         self.scenario = scenario
@@ -100,6 +102,8 @@ class Engine:
             self.clock = SystemClock()
             self.start = self.clock.now()
         self.end = self.start + dt.timedelta(hours=self.hours)
+        # Originated calls' far end (dialer campaigns); at max speed the dialer's loops tick on our clock.
+        self.outbound = Outbound(self, outbound or OutboundRates(), pace=outbound is not None and speed == "max")
 
     # --- scheduling ------------------------------------------------------------------------------------
     def at(self, moment: dt.datetime, kind: str, **data: Any) -> None:
@@ -124,6 +128,7 @@ class Engine:
                 with connection.cursor() as cur:  # a simulation needs no durability: same code, faster
                     cur.execute("SET synchronous_commit TO off")
             self._prepare()
+            self.outbound.start()
             prepared = time.perf_counter()
             sim_backend.register(self.account_id, self._outbox_has_commands, self.handed.extend)
             try:
@@ -262,6 +267,9 @@ class Engine:
             call.ended = True
             self.send(port.Hangup(event_id=self.event_id(), call_ref=ref))
 
+    def _on_dial_tick(self) -> None:
+        self.outbound.tick()
+
     def _on_deliver(self, event: port.Event) -> None:
         call = self.calls.get(event.call_ref)
         if call is None or call.ended:
@@ -302,6 +310,9 @@ class Engine:
 
     # --- commands (what the engine does when the ACD tells it) --------------------------------------------
     def _execute(self, command: port.Command) -> None:
+        if isinstance(command, port.Originate):
+            self.outbound.originate(command, SimCall)
+            return
         call = self.calls.get(command.call_ref)
         if call is None:
             return
@@ -336,6 +347,9 @@ class Engine:
         profile = self.profiles.get(command.endpoint)
         ev = {"event_id": self.event_id(), "call_ref": call.ref, "leg_ref": command.leg_ref}
         timeout = float(command.timeout_seconds)
+        if call.ref in self.outbound.refs:  # a dialer's operators are on auto-answer (the 2-second rule)
+            self._deliver_later(self.outbound.auto_answer_s, port.LegAnswered(**ev))
+            return
         if profile is None:
             self._deliver_later(timeout, port.LegNoAnswer(**ev))
             return
