@@ -61,6 +61,7 @@ SUPERVISOR_MODELS = {
     "agents": ["operator", "pausereason"],
     "accounts": ["apitoken"],
     "dialer": ["campaign", "leadlist", "lead", "donotcall", "attempt", "disposition"],
+    "ivr": ["menu", "menuoption", "menunumber"],
 }
 
 
