@@ -8,12 +8,13 @@ import datetime as dt
 import json
 
 import pytest
+from django.urls import reverse
 
 from acd.models import Call
 from agents import actions as presence
 from ivr.stats import option_counts
 from tests import factories
-from tests.api import post_signed
+from tests.api import client_for, post_signed
 
 from .menus import two_level_menu
 
@@ -49,6 +50,8 @@ def test_a_two_level_menu_through_the_webhook_engine():
     assert [c["type"] for c in commands] == ["stop_hold", "bridge"]
     call = Call.objects.get(account=account, engine_ref="ext-1")
     assert [s["digit"] for s in call.menu_path] == ["2", "1"] and call.service_id == tree.faults.pk
+    listed = client_for(account).get(reverse("call-detail", args=[call.pk])).json()
+    assert [s["label"] for s in listed["menu_path"]] == ["Assistenza", "Guasti"]
     window = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
     assert {o["digit"]: o["count"] for o in option_counts(tree.sub, *window)["options"]} == {"1": 1, "2": 0}
     assert {o["digit"]: o["count"] for o in option_counts(tree.top, *window)["options"]} == {"1": 0, "2": 1, "9": 0}
