@@ -62,6 +62,7 @@ SUPERVISOR_MODELS = {
     "accounts": ["apitoken"],
     "integrations": ["subscription", "delivery", "deliveryattempt"],
     "dialer": ["campaign", "leadlist", "lead", "donotcall", "attempt", "disposition"],
+    "ivr": ["menu", "menuoption", "menunumber"],
 }
 
 

@@ -18,7 +18,7 @@ from accounts.models import Account, AccountMember
 from accounts.scoping import readable_account_ids, user_account
 from billing.admin_views import usage_dashboard
 
-from .setup import readiness, setup_steps
+from .setup import menu_link, readiness, setup_steps
 
 
 class AccountMemberInline(admin.TabularInline):
@@ -108,7 +108,7 @@ class AccountAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "title": _("Setup of %(account)s") % {
             "account": account}, "account": account, "steps": steps, "opts": self.model._meta,
             "done": done, "total": len(steps), "percent": round(100 * done / len(steps)),
-            "next_step": next_step, "readiness": readiness(account),
+            "next_step": next_step, "readiness": readiness(account), "menu_url": menu_link(account, request.user),
             "can_test_call": user_account(request.user) == account}
         return TemplateResponse(request, "admin/accounts/setup.html", context)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -20,6 +20,7 @@ from accounts.models import Account
 from accounts.scoped_admin import SETUP_FLAG
 from agents.choices import OperatorState
 from agents.models import Operator, OperatorEvent, PauseReason
+from ivr.models import Menu
 from routing.choices import NumberPurpose
 from routing.models import PhoneNumber, Prompt, Service, ServiceMembership
 
@@ -61,13 +62,23 @@ def _link(user: Any, model: str, existing: int, step: int) -> str | None:
     return None
 
 
+def menu_link(account: Account, user: Any) -> str | None:
+    """Step 1's alternative: a number may answer with a voice menu ("press 1 for sales") instead of one
+    service; the link opens the menus (or a new one) for whoever may edit them."""
+    return _link(user, "ivr_menu", Menu.objects.filter(account=account).count(), 1)
+
+
 def setup_steps(account: Account, user: Any = None) -> list[SetupStep]:
     """The six steps for `account`; with `user`, links only to the pages that user may open."""
     can_log_in = Operator.objects.filter(account=account, is_active=True).exclude(password="")
     staffed = Service.objects.filter(account=account, is_active=True).filter(Exists(
         ServiceMembership.objects.filter(service=OuterRef("pk"), operator__in=can_log_in)))
     numbers = PhoneNumber.objects.filter(account=account, is_active=True, purpose=NumberPurpose.CALLS)
-    reaching = numbers.filter(service__in=staffed)
+    # A number answering with a voice menu reaches the staffed services its menu's options lead to (one level
+    # down is enough to know a caller can get to someone).
+    reaching = numbers.filter(Q(service__in=staffed) | Q(menu_link__menu__options__service__in=staffed)
+                              | Q(menu_link__menu__options__submenu__options__service__in=staffed)).distinct()
+    n_menus = numbers.filter(menu_link__isnull=False).count()
     greeted = staffed.filter(welcome_prompt__isnull=False).filter(
         Exists(PhoneNumber.objects.filter(service=OuterRef("pk"), is_active=True)))
     with_hold = staffed.filter(hold_prompt__isnull=False).count()
@@ -85,7 +96,9 @@ def setup_steps(account: Account, user: Any = None) -> list[SetupStep]:
     detail = {
         1: ngettext("%(n)d active number", "%(n)d active numbers", n_numbers) % {"n": n_numbers} + ", "
         + ngettext("%(n)d reaching a service with operators", "%(n)d reaching a service with operators",
-                   n_reaching) % {"n": n_reaching},
+                   n_reaching) % {"n": n_reaching}
+        + (", " + ngettext("%(n)d answering with a voice menu", "%(n)d answering with a voice menu",
+                           n_menus) % {"n": n_menus} if n_menus else ""),
         2: ngettext("%(n)d operator who can log in", "%(n)d operators who can log in", n_ops) % {"n": n_ops},
         3: ngettext("%(n)d service", "%(n)d services", n_services) % {"n": n_services} + ", "
         + ngettext("%(n)d with operators", "%(n)d with operators", n_staffed) % {"n": n_staffed},

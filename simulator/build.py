@@ -17,6 +17,7 @@ from billing.defaults import ensure_default_plans
 from billing.models import Plan
 from routing.models import PhoneNumber, Service, ServiceMembership
 
+from .menus import build_menus
 from .scenario import Scenario
 
 
@@ -56,8 +57,8 @@ def _is_real(account: Account) -> bool:
 
 
 def _check_numbers(scenario: Scenario, account: Account | None) -> None:
-    taken = (PhoneNumber.objects.filter(number__in=list(scenario.numbers)).select_related("account")
-             .exclude(account=account))
+    wanted = [*scenario.numbers, *scenario.menu_numbers]
+    taken = PhoneNumber.objects.filter(number__in=wanted).select_related("account").exclude(account=account)
     for number in taken:
         if not number.account.is_simulation:
             raise ValidationError(f"numbers: {number.number} belongs to the real account {number.account}")
@@ -98,3 +99,4 @@ def _build_parts(account: Account, scenario: Scenario) -> None:
     for number, service_name in scenario.numbers.items():
         PhoneNumber.objects.get_or_create(number=number, defaults={"account": account,
                                                                    "service": services[service_name]})
+    build_menus(account.pk, scenario.menus, scenario.menu_numbers, services)

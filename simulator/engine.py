@@ -31,6 +31,7 @@ from core.errors import ActionError
 from telephony import outbox, port
 from telephony.backends import simulator as sim_backend
 
+from .menus import MenuCallers
 from .outbound import Outbound, OutboundRates
 from .scenario import Distribution, OperatorGroup, Scenario
 
@@ -90,6 +91,8 @@ class Engine:
         self.callers: list[str] = []
         self.profiles: dict[str, OperatorGroup] = {}
         self.codes: list[int] = []
+        self.menu_callers = MenuCallers(scenario.menus, self.rng)
+        self.whispers: dict[str, int] = {}  # whisper → times played to an operator
         self.next_sweep: dt.datetime | None = None
         self.outbox_pending = True
         self.handed: list[port.Command] = []  # commands the backend handed over after their commit
@@ -136,7 +139,7 @@ class Engine:
             finally:
                 sim_backend.unregister(self.account_id)
                 self._log_everyone_off()
-        return {"events": self.events, "port_events": self.port_events,
+        return {"events": self.events, "port_events": self.port_events, "whispers": self.whispers,
                 "wall_seconds": round(time.perf_counter() - started, 2),
                 "prepare_seconds": round(prepared - started, 2),  # logging the operators in, before the day
                 "simulated_hours": self.hours, "start": self.start.isoformat(), "end": self.end.isoformat()}
@@ -339,11 +342,18 @@ class Engine:
                                                                      prompt=command.prompt))
 
     def _do_collect_digits(self, call: SimCall, command: port.CollectDigits) -> None:
+        key = self.menu_callers.digits_for(self.account_id, call.ref)
+        if key is not None:  # a voice menu: the scenario's choices (simulator/menus.py)
+            after = DIGITS_AFTER if key else float(command.timeout_seconds)
+            self._deliver_later(after, port.Digits(event_id=self.event_id(), call_ref=call.ref, digits=key))
+            return
         dial = self.codes and self.rng.random() < self.scenario.callers.dial_code_probability
         digits = f"{self.rng.choice(self.codes)}#" if dial else ""
         self._deliver_later(DIGITS_AFTER, port.Digits(event_id=self.event_id(), call_ref=call.ref, digits=digits))
 
     def _do_ring(self, call: SimCall, command: port.Ring) -> None:
+        if command.whisper:  # the operator's phone hears it before the bridge
+            self.whispers[command.whisper] = self.whispers.get(command.whisper, 0) + 1
         profile = self.profiles.get(command.endpoint)
         ev = {"event_id": self.event_id(), "call_ref": call.ref, "leg_ref": command.leg_ref}
         timeout = float(command.timeout_seconds)

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from core.validators import normalize_e164
 from routing.choices import Criterion, OverflowAction
 
+from .menus import MenuSpec, MenuSpecError, parse_menus
+
 
 class ScenarioError(ValueError):
     pass
@@ -92,6 +94,8 @@ class Scenario:
     arrivals: tuple[Arrivals, ...]
     callers: Callers
     outbound: Outbound = field(default_factory=Outbound)
+    menus: tuple[MenuSpec, ...] = ()  # voice menus (simulator/menus.py)
+    menu_numbers: dict[str, str] = field(default_factory=dict)  # number → menu name
 
 
 def _req(doc: dict, key: str, where: str) -> Any:
@@ -131,14 +135,14 @@ def _dist(doc: Any, where: str, default: float) -> Distribution:
 SERVICE_SETTINGS = {"ring_count", "ring_seconds", "pause_after_misses", "wrapup_seconds", "max_wait_seconds",
                     "overflow_action", "overflow_number", "service_level_seconds", "priority",
                     "escalation_seconds", "code_unavailable_action", "sticky_wait_seconds",
-                    "overflow_when_nobody_logged_in"}
+                    "overflow_when_nobody_logged_in", "whisper_menu_choice"}
 
 
 def parse(doc: Any, *, source: str = "scenario") -> Scenario:
     if not isinstance(doc, dict):
         raise ScenarioError(f"{source}: a scenario is a YAML mapping")
     known = {"name", "start", "hours", "seed", "account", "operators", "services", "numbers", "arrivals",
-             "callers", "outbound"}
+             "callers", "outbound", "menus"}
     unknown = set(doc) - known
     if unknown:
         raise ScenarioError(f"{source}: unknown keys {sorted(unknown)} (expected {sorted(known)})")
@@ -195,7 +199,11 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
         services.append(ServiceSpec(name=str(_req(s, "name", where)), criterion=criterion, operators=members,
                                     settings=settings))
     names = {s.name for s in services}
-    numbers = {}
+    numbers, menu_numbers = {}, {}
+    try:
+        menus = parse_menus(doc.get("menus"), names)
+    except MenuSpecError as exc:
+        raise ScenarioError(str(exc)) from exc
     for i, n in enumerate(_req(doc, "numbers", "scenario") or []):
         where = f"numbers[{i}]"
         raw_number = str(_req(n, "number", where))
@@ -203,6 +211,9 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
             number = normalize_e164(raw_number)
         except ValidationError as exc:
             raise ScenarioError(f"{where}.number: {n.get('number')!r} is not an E.164 number") from exc
+        if n.get("menu") is not None:  # a number answering with a voice menu
+            menu_numbers[number] = str(n["menu"])
+            continue
         if n.get("service") not in names:
             raise ScenarioError(f"{where}.service: no service named {n.get('service')!r}")
         numbers[number] = n["service"]
@@ -213,7 +224,7 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
             number = normalize_e164(str(_req(a, "number", where)))
         except ValidationError as exc:
             raise ScenarioError(f"{where}.number: {a.get('number')!r} is not an E.164 number") from exc
-        if number not in numbers:
+        if number not in numbers and number not in menu_numbers:
             raise ScenarioError(f"{where}.number: {number} is not in numbers")
         rate = _req(a, "per_hour", where)
         rates = [rate] * 24 if isinstance(rate, int | float) else list(rate)
@@ -238,7 +249,16 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
     return Scenario(name=str(doc.get("name", source)), start=start_at,
                     hours=_num(doc.get("hours", 8), "hours", 0.01, 24 * 7), seed=int(doc.get("seed", 1)),
                     account=account, operators=tuple(groups), services=tuple(services), numbers=numbers,
-                    arrivals=tuple(arrivals), callers=callers, outbound=outbound)
+                    arrivals=tuple(arrivals), callers=callers, outbound=outbound, menus=menus,
+                    menu_numbers=_menu_numbers(menu_numbers, menus))
+
+
+def _menu_numbers(menu_numbers: dict[str, str], menus: tuple[MenuSpec, ...]) -> dict[str, str]:
+    known = {m.name for m in menus}
+    for number, name in menu_numbers.items():
+        if name not in known:
+            raise ScenarioError(f"numbers: {number}'s menu {name!r} is not in menus")
+    return menu_numbers
 
 
 def load(path: str | Path) -> Scenario:

@@ -9,7 +9,17 @@ from core.clock import now
 from ..models import Call
 
 
+class MenuStepSerializer(serializers.Serializer):
+    """One choice the caller made in a voice menu (top menu first)."""
+
+    menu = serializers.IntegerField()
+    digit = serializers.CharField()
+    label = serializers.CharField()
+    whisper = serializers.CharField(allow_blank=True, help_text="The option's whisper prompt, or empty.")
+
+
 class CallSerializer(serializers.ModelSerializer):
+    menu_path = MenuStepSerializer(many=True, read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True, default=None, allow_null=True)
     operator_name = serializers.CharField(source="operator.name", read_only=True, default=None, allow_null=True)
 
@@ -18,7 +28,7 @@ class CallSerializer(serializers.ModelSerializer):
         fields = ["id", "engine_ref", "direction", "caller", "dialed", "service", "service_name", "operator",
                   "operator_name", "state", "outcome", "end_cause", "criterion", "arrived_at", "queued_at",
                   "answered_at", "ended_at", "wait_seconds", "talk_seconds", "transferred_to",
-                  "voicemail_seconds", "voicemail_url"]
+                  "voicemail_seconds", "voicemail_url", "menu_path"]
         read_only_fields = fields
 
 

@@ -198,8 +198,9 @@ def on_prompt_finished(event: port.PromptFinished, call: Call, work: Work) -> No
 
 
 def on_digits(event: port.Digits, call: Call, work: Work) -> None:
-    if call.menu_id is not None and call.state == CallState.COLLECTING:
-        on_menu_digits(call, event.digits, work)  # a key pressed in a voice menu
+    if (call.state == CallState.COLLECTING and call.direction == Direction.INBOUND
+            and (call.menu_id is not None or call.service_id is None)):  # a phone log-in is a system call
+        on_menu_digits(call, event.digits, work)  # a key pressed in a voice menu (or one deleted meanwhile)
         return
     if call.number is not None and call.number.purpose == NumberPurpose.OPERATOR_LOGIN:
         finish_phone_login(call, event.digits, work)  # never logs the digits: they hold a PIN

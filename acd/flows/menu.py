@@ -86,6 +86,11 @@ def _record(call: Call, menu_id: int, work: Work, result: str, digits: str, opti
 def on_menu_digits(call: Call, digits: str, work: Work) -> None:
     """The caller pressed a key in the menu they are in (or nothing, when the engine's timeout ran out)."""
     menu_id = call.menu_id
+    if menu_id is None:  # the menu was deleted while the caller listened to it
+        work.command(port.Play(call_ref=call.engine_ref, prompt=BUILTIN_MENU_GOODBYE),
+                     port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.NORMAL))
+        end_call(call, work, outcome=Outcome.REJECTED)
+        return
     digit = digits.strip()[:1]
     options = _options(call)
     option = options.get(digit) if digit else None

@@ -128,3 +128,12 @@ def test_hanging_up_in_the_menu_abandons_the_call_and_frees_its_channel(account,
     switch.hangup(ref)
     assert switch.call(ref).outcome == Outcome.ABANDONED
     assert not ChannelLease.objects.filter(call_id=call.pk, released_at__isnull=True).exists()
+
+
+def test_a_key_pressed_in_a_menu_deleted_meanwhile_ends_the_call_politely(account, switch):
+    tree = two_level_menu(account)
+    ref, _ = switch.incoming(tree.number.number)
+    tree.top.delete()  # its options, number link and choices go with it; the call keeps no menu
+    commands = switch.event(port.Digits, ref, digits="1")
+    assert [c.type for c in commands] == ["play", "hangup"] and commands[0].prompt == BUILTIN_MENU_GOODBYE
+    assert switch.call(ref).state == CallState.ENDED
