@@ -89,17 +89,22 @@ def _type_field(value: str) -> serializers.Field:
     return TypeField(help_text=f"Always `{value}`.")
 
 
-def _field(name: str, annotation: Any, *, required: bool, help_text: str) -> serializers.Field:
+def _field(name: str, annotation: Any, *, required: bool, help_text: str, bounded: bool) -> serializers.Field:
+    """A serializer field for a port field; `bounded`: an event's, limited as `event_from_dict` limits it (a
+    command's values come from the records, e.g. a 255-character caller id, and carry no such limit)."""
     annotation = {"str": str, "float": float, "bool": bool, "int": int}.get(annotation, annotation)
     if annotation is float:
-        return serializers.FloatField(required=required, min_value=0, max_value=MAX_SECONDS, help_text=help_text)
+        return serializers.FloatField(required=required, min_value=0, max_value=MAX_SECONDS if bounded else None,
+                                      help_text=help_text)
     if annotation is bool:
         return serializers.BooleanField(required=required, help_text=help_text)
     if annotation is int:
         return serializers.IntegerField(required=required, min_value=0, help_text=help_text)
     if annotation is str:
-        return serializers.CharField(required=required, allow_blank=not required, trim_whitespace=False,
-                                     max_length=FIELD_MAX_LENGTH.get(name, 100), min_length=1 if required else None,
+        non_empty = required and bounded  # an event's event_id and call_ref; a command's text may be empty
+        return serializers.CharField(required=required, allow_blank=not non_empty, trim_whitespace=False,
+                                     max_length=FIELD_MAX_LENGTH.get(name, 100) if bounded else None,
+                                     min_length=1 if non_empty else None,
                                      help_text=help_text)
     return serializers.DictField(required=required, help_text=help_text)
 
@@ -112,7 +117,7 @@ def _event_serializer(cls: type[Event]) -> type[serializers.Serializer]:
         required = f.name in ("event_id", "call_ref")
         default = "" if required else f" Default: `{f.default!r}`." if f.default is not dataclasses.MISSING else ""
         fields[f.name] = _field(f.name, hints[f.name], required=required,
-                                help_text=EVENT_HELP.get(f.name, "") + default)
+                                help_text=EVENT_HELP.get(f.name, "") + default, bounded=True)
     name = "".join(part.title() for part in cls.type.split("_")) + "Event"
     return type(name, (ContractSerializer,), {**fields, "__doc__": (cls.__doc__ or cls.type).strip()})
 
@@ -125,7 +130,8 @@ def _command_serializer(cls: type[Command]) -> type[serializers.Serializer]:
         if f.name in PROMPT_FIELDS:
             fields[f.name] = PromptRefField()
         else:
-            fields[f.name] = _field(f.name, hints[f.name], required=True, help_text=COMMAND_HELP.get(f.name, ""))
+            fields[f.name] = _field(f.name, hints[f.name], required=True, help_text=COMMAND_HELP.get(f.name, ""),
+                                    bounded=False)
     name = "".join(part.title() for part in cls.type.split("_")) + "Command"
     return type(name, (ContractSerializer,), {**fields, "__doc__": (cls.__doc__ or cls.type).strip()})
 
