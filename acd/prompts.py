@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from routing.models import Prompt
+from telephony.choices import BuiltinPrompt
+from telephony.media import absolute_media_url
 
-BUILTIN_HOLD = "builtin:hold"
-BUILTIN_BUSY = "builtin:busy"
-BUILTIN_VOICEMAIL = "builtin:voicemail-greeting"
-BUILTIN_CLOSED = "builtin:closed"
-BUILTIN_OPERATOR_CODE = "builtin:enter-operator-code"
-BUILTIN_MENU = "builtin:menu"  # a menu without its own prompt: "choose an option"
-BUILTIN_MENU_INVALID = "builtin:menu-invalid"  # "that is not a valid choice"
-BUILTIN_MENU_GOODBYE = "builtin:menu-goodbye"  # no valid choice, no fallback service: goodbye
+BUILTIN_HOLD = BuiltinPrompt.HOLD.value
+BUILTIN_BUSY = BuiltinPrompt.BUSY.value
+BUILTIN_VOICEMAIL = BuiltinPrompt.VOICEMAIL_GREETING.value
+BUILTIN_CLOSED = BuiltinPrompt.CLOSED.value
+BUILTIN_OPERATOR_CODE = BuiltinPrompt.ENTER_OPERATOR_CODE.value
+BUILTIN_MENU = BuiltinPrompt.MENU.value  # a menu without its own prompt: "choose an option"
+BUILTIN_MENU_INVALID = BuiltinPrompt.MENU_INVALID.value  # "that is not a valid choice"
+BUILTIN_MENU_GOODBYE = BuiltinPrompt.MENU_GOODBYE.value  # no valid choice, no fallback service: goodbye
 
 
 def prompt_ref(prompt: Prompt | None, builtin: str) -> str:
-    return prompt.audio.url if prompt is not None and prompt.audio else builtin
+    """An uploaded prompt's absolute URL (on PUBLIC_BASE_URL), or the built-in prompt's name."""
+    return absolute_media_url(prompt.audio.url) if prompt is not None and prompt.audio else builtin
 
 
 def prompt_seconds(prompt: Prompt | None) -> float:

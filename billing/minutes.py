@@ -1,21 +1,12 @@
-"""Billable time: the plan's increment rule ("first A seconds, then steps of B": 1/1, 6/6, 30/6, 60/60)."""
+"""Billable time and its price (the increment rule itself is accounts/increments.py, shared with the calls API)."""
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 
+from accounts.increments import billable_seconds
 
-def billable_seconds(duration: float, first: int, step: int) -> int:
-    """Seconds billed for a call of `duration` seconds. Any started second counts; a 0 s call is free."""
-    if first < 1 or step < 1:
-        raise ValueError("increments are whole seconds, at least 1")
-    seconds = math.ceil(duration - 1e-9) if duration > 0 else 0
-    if seconds == 0:
-        return 0
-    if seconds <= first:
-        return first
-    return first + math.ceil((seconds - first) / step) * step
+__all__ = ["billable_seconds", "overage_cost"]
 
 
 def overage_cost(used_seconds: int, included_minutes: int | None, rate_per_minute: Decimal) -> Decimal:

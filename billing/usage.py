@@ -91,6 +91,7 @@ def usage(account: Account, start: dt.datetime, end: dt.datetime, at: dt.datetim
             "limit": account.channel_limit, "samples": samples, "refusals_per_day": dict(sorted(per_day.items())),
             "refusals": len(refusal_times),
             "minutes": {"month": month_start.date().isoformat(), "used": round(billed / 60, 1),
+                        "billed_seconds": billed,
                         "included": plan.included_minutes}}
 
 

@@ -6,6 +6,7 @@ and passes their URLs to every process; anything started by hand needs them set.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -243,6 +244,19 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+
+
+def public_base_url(value: str) -> str:
+    """The address engines reach this web process at: every media URL in a command (an uploaded prompt) is
+    made absolute with it, so an engine never guesses the host. http(s), a host, no query or fragment."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"PUBLIC_BASE_URL must be an http(s) URL with a host and no query, e.g. "
+                                   f"https://centralino.example.com (got {value!r}).")
+    return value.rstrip("/")
+
+
+PUBLIC_BASE_URL = public_base_url(env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000"))
 PROMPT_MAX_BYTES = env.int("PROMPT_MAX_BYTES", default=5 * 1024 * 1024)
 PROMPT_MAX_SECONDS = env.int("PROMPT_MAX_SECONDS", default=300)
 # Bounded bodies: a form or JSON body is read into memory up to this size (a 413 beyond); the whole request,
@@ -296,9 +310,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "telephony.api.serializers.one_value_type_enums"],
     "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion",
                             "OverflowActionEnum": "routing.choices.OverflowAction",
-                            "DispositionKindEnum": "dialer.choices.DispositionKind"},
+                            "DispositionKindEnum": "dialer.choices.DispositionKind",
+                            "OperatorStateEnum": "agents.choices.OperatorState"},
 }
 
 # --- Product defaults ---------------------------------------------------------

@@ -8,12 +8,13 @@ from acd.models import Call
 from acd.prompts import prompt_ref, prompt_seconds
 from acd.work import Work
 from telephony import port
+from telephony.choices import BuiltinPrompt
 
 from . import actions
 from .choices import AttemptOutcome, MachineAction
 
-BUILTIN_SAFE_HARBOR = "builtin:safe-harbor"
-BUILTIN_MACHINE_MESSAGE = "builtin:machine-message"
+BUILTIN_SAFE_HARBOR = BuiltinPrompt.SAFE_HARBOR.value
+BUILTIN_MACHINE_MESSAGE = BuiltinPrompt.MACHINE_MESSAGE.value
 
 NOT_ANSWERED = {
     port.LegNoAnswer: AttemptOutcome.NO_ANSWER,

@@ -21,13 +21,13 @@ from ..filtersets import CallFilterSet
 from ..flows.originate import idempotent_ref
 from ..models import Call
 from ..stats import operator_stats, service_stats
-from .serializers import CallSerializer, OriginateSerializer, StatsQuerySerializer, TransferSerializer
+from .serializers import CallSerializer, OriginateSerializer, StatsQuerySerializer, StatsSerializer, TransferSerializer
 
 
 class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The account's calls (read-only: calls change through the telephony port)."""
 
-    queryset = Call.objects.select_related("service", "operator")
+    queryset = Call.objects.select_related("service", "operator", "account__plan").prefetch_related("offers")
     serializer_class = CallSerializer
     filterset_class = CallFilterSet
     ordering_fields = ["arrived_at", "wait_seconds", "talk_seconds"]
@@ -64,7 +64,7 @@ class OriginateView(APIView):
     def _placed_for(account_id: int, key: str) -> Call | None:
         if not key:
             return None
-        return (Call.objects.select_related("service", "operator")
+        return (Call.objects.select_related("service", "operator", "account__plan")
                 .filter(account_id=account_id, engine_ref=idempotent_ref(key)).first())
 
     @extend_schema(request=OriginateSerializer, parameters=[OpenApiParameter(
@@ -104,8 +104,7 @@ class OriginateView(APIView):
 class StatsView(APIView):
     """Statistics per service and operator over a window (default: today in the account's time zone)."""
 
-    @extend_schema(parameters=[StatsQuerySerializer], responses={200: OpenApiResponse(
-        description="{start, end, services: [...], operators: [...]}")})
+    @extend_schema(parameters=[StatsQuerySerializer], responses={200: StatsSerializer})
     def get(self, request: Request) -> Response:
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -12,6 +12,7 @@ from agents.choices import Via
 from agents.models import Operator
 from core.errors import ActionError
 from telephony import port
+from telephony.choices import BuiltinPrompt
 
 from ..calls import end_call, move, take_channel
 from ..choices import CallEventKind, CallState, Direction, Outcome
@@ -20,9 +21,9 @@ from ..work import Work
 
 PHONE_ACTIONS = {"1": presence.login_operator, "2": presence.pause_operator, "3": presence.resume_operator,
                  "9": presence.logoff_operator}
-PROMPT_ASK = "builtin:operator-login"
-PROMPT_OK = "builtin:operator-login-ok"
-PROMPT_REFUSED = "builtin:operator-login-refused"
+PROMPT_ASK = BuiltinPrompt.OPERATOR_LOGIN.value
+PROMPT_OK = BuiltinPrompt.OPERATOR_LOGIN_OK.value
+PROMPT_REFUSED = BuiltinPrompt.OPERATOR_LOGIN_REFUSED.value
 
 
 def start_phone_login(call: Call, work: Work) -> None:

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.api.base import AccountScopedSerializer
 
+from ..choices import OperatorState, PauseSource
 from ..models import Operator, PauseReason, validate_pin
 
 
@@ -85,10 +86,11 @@ class OperatorStateSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     login = serializers.CharField()
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=OperatorState.choices)
     since = serializers.DateTimeField(allow_null=True)
-    pause_source = serializers.CharField(allow_null=True)
-    pause_reason = serializers.CharField(allow_null=True)
+    pause_source = serializers.ChoiceField(choices=PauseSource.choices, allow_null=True,
+                                           help_text="Who paused the operator; null when not paused.")
+    pause_reason = serializers.CharField(allow_null=True, help_text="The pause reason's name, or null.")
     no_answer_streak = serializers.IntegerField()
     version = serializers.IntegerField(help_text="Rises by one with each state change of this operator: of two "
                                                  "answers, the higher version is the newer state.")

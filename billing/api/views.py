@@ -7,6 +7,7 @@ import io
 import django_filters
 from django.db import transaction
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -24,6 +25,7 @@ from .. import actions
 from ..invoices import render_invoice
 from ..models import Invoice, InvoiceLine
 from ..usage import capacity, usage
+from .serializers import AccountPlanSerializer, CapacitySerializer, PlanStateSerializer, UsageSerializer
 
 # The longest window one request may ask for: 93 days of 5-minute samples is 26,784 rows (a 5-year window
 # was a 48 MB answer and 519 MB of server memory). Longer periods are fetched as several windows.
@@ -52,12 +54,16 @@ def _window(request: Request) -> tuple[dict, dt.datetime, dt.datetime, dt.dateti
     return query.validated_data, query.validated_data["start"], query.validated_data["end"], now()
 
 
+USAGE_ANSWER = ("The samples, refusals and this month's billed time; with `export=csv`, the samples as CSV "
+                "(columns start, max_concurrent, avg_concurrent, refusals, limit).")
+
+
 class UsageView(APIView):
     """5-minute samples of concurrent calls against the limit, refusals, and minutes used."""
 
-    @extend_schema(parameters=[WindowSerializer], responses={200: OpenApiResponse(
-        description="{limit, samples: [{start, max_concurrent, avg_concurrent, refusals}], refusals_per_day, "
-                    "minutes}; ?export=csv for the samples as CSV")})
+    @extend_schema(parameters=[WindowSerializer], responses={
+        (200, "application/json"): OpenApiResponse(UsageSerializer, description=USAGE_ANSWER),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=USAGE_ANSWER)})
     def get(self, request: Request) -> Response | HttpResponse:
         params, start, end, at = _window(request)
         doc = usage(request_account(request), start, end, at)
@@ -76,16 +82,10 @@ class UsageView(APIView):
 class CapacityView(APIView):
     """How many channels and operators the account's own traffic needs (Erlang B and C)."""
 
-    @extend_schema(parameters=[WindowSerializer], responses={200: OpenApiResponse(
-        description="{traffic_erlangs, channels_needed, operators_needed, advice, alerts}")})
+    @extend_schema(parameters=[WindowSerializer], responses={200: CapacitySerializer})
     def get(self, request: Request) -> Response:
         _params, start, end, _at = _window(request)
         return Response(capacity(request_account(request), start, end))
-
-
-class AccountPlanSerializer(serializers.Serializer):
-    plan = serializers.CharField(required=False, help_text="Code of a plan on sale (e.g. unlimited-wl).")
-    extra_channels = serializers.IntegerField(required=False, min_value=0, max_value=100_000)
 
 
 class AccountPlanView(APIView):
@@ -99,12 +99,12 @@ class AccountPlanView(APIView):
                 "channel_limit": account.channel_limit, "channels_in_use": in_use(account.pk),
                 "included_minutes": account.plan.included_minutes}
 
-    @extend_schema(responses={200: OpenApiResponse(description="plan, limit and use")})
+    @extend_schema(responses={200: PlanStateSerializer})
     def get(self, request: Request) -> Response:
         return Response(self._doc(request_account(request)))
 
-    @extend_schema(request=AccountPlanSerializer, responses={200: OpenApiResponse(description="plan, limit, use"),
-                                                             409: OpenApiResponse(description="not allowed")})
+    @extend_schema(request=AccountPlanSerializer, responses={200: PlanStateSerializer, 409: OpenApiResponse(
+        description="The plan is not on sale, or it sells no extra concurrent calls.")})
     def post(self, request: Request) -> Response:
         body = AccountPlanSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -143,7 +143,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         return super().get_queryset().filter(account=request_account(self.request))
 
-    @extend_schema(responses={(200, "text/html"): OpenApiResponse(description="the invoice as an HTML page")})
+    @extend_schema(responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR,
+                                                                  description="The invoice as an HTML page.")})
     @action(detail=True, methods=["get"])
     def document(self, request: Request, pk: str | None = None) -> HttpResponse:
         return HttpResponse(render_invoice(self.get_object()), content_type="text/html; charset=utf-8")

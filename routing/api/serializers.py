@@ -33,6 +33,9 @@ class PromptSerializer(AccountScopedSerializer):
         return super().update(instance, validated_data)
 
 
+DEFAULT_SKILL = ServiceMembership._meta.get_field("skill_level").default  # a membership given without one
+
+
 class MembershipSerializer(serializers.ModelSerializer):
     operator = ScopedPrimaryKeyRelatedField(queryset=Operator.objects.all())
     operator_name = serializers.CharField(source="operator.name", read_only=True)
@@ -54,6 +57,10 @@ class ServiceSerializer(AccountScopedSerializer):
     def validate_memberships(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen = set()
         for item in value:
+            if "operator" not in item:
+                # A PATCH is partial all the way down (DRF), so the nested serializer does not require the
+                # operator there; the list replaces the memberships, so each must name one.
+                raise serializers.ValidationError("Each membership names its operator.")
             if item["operator"].pk in seen:
                 raise serializers.ValidationError(f"Operator {item['operator'].pk} is listed twice.")
             seen.add(item["operator"].pk)
@@ -79,7 +86,8 @@ class ServiceSerializer(AccountScopedSerializer):
         keep = []
         for item in memberships:
             member, _ = ServiceMembership.objects.update_or_create(
-                service=service, operator=item["operator"], defaults={"skill_level": item["skill_level"]})
+                service=service, operator=item["operator"],
+                defaults={"skill_level": item.get("skill_level", DEFAULT_SKILL)})
             keep.append(member.pk)
         service.memberships.exclude(pk__in=keep).delete()
 

@@ -48,6 +48,19 @@ class TestServices(ApiResourceTests):
                      format="json")
         assert dict(service.memberships.values_list("operator_id", "skill_level")) == {b.pk: 4}
 
+    def test_a_membership_without_its_operator_is_a_400_and_one_without_a_skill_level_gets_the_default(
+            self, account):
+        """Found by the fuzzing once writes were JSON: a PATCH is partial down to the nested memberships, so
+        one without `operator` reached the writer (a 500); one without `skill_level` failed the same way."""
+        op = factories.make_operator(account)
+        client = factories_client(account)
+        service = factories.make_service(account)
+        url = self.detail_url(service.pk)
+        refused = client.patch(url, {"memberships": [{"skill_level": 4}]}, format="json")
+        assert refused.status_code == 400 and "memberships" in refused.json()
+        assert client.patch(url, {"memberships": [{"operator": op.pk}]}, format="json").status_code == 200
+        assert dict(service.memberships.values_list("operator_id", "skill_level")) == {op.pk: 5}
+
 
 class TestPrompts(ApiResourceTests):
     basename = "prompt"
