@@ -159,7 +159,8 @@ STATEMENT_CRITERIA = frozenset(_ORDERS)
 
 
 def _branch(criterion: str, members: str, operators: str) -> str:
-    skill = (" AND m.skill_level >= c.threshold" if criterion == Criterion.SKILL else "")
+    if criterion == Criterion.SKILL:
+        return _skill_branch(members, operators)
     limit = "" if criterion == Criterion.RING_ALL else " LIMIT 1"
     return f"""SELECT * FROM (
     SELECT {locks.columns(ServiceMembership, "m")},
@@ -167,9 +168,29 @@ def _branch(criterion: str, members: str, operators: str) -> str:
       FROM {members} m JOIN {operators} p ON p.id = m.operator_id
      WHERE c.criterion = '{criterion}' AND m.service_id = c.service_id AND p.account_id = c.account_id
        AND p.state = '{OperatorState.AVAILABLE}' AND p.is_active
-       AND (p.backoff_until IS NULL OR p.backoff_until <= %(at)s){skill}
+       AND (p.backoff_until IS NULL OR p.backoff_until <= %(at)s)
      ORDER BY {_ORDERS[criterion]}{limit}
        {locks.SKIP_LOCKED_OPERATOR}) b"""
+
+
+def _skill_branch(members: str, operators: str) -> str:
+    """Best level first, one level at a time (as `lock_candidates` does): each level walks the free-operator
+    index in "free the longest" order and stops at the first member it can lock, so the cost does not grow
+    with the team. Sorting every member by level first would read them all. The levels come out of
+    `generate_series` in order and each lateral runs only when the levels above found nobody (LIMIT 1)."""
+    return f"""SELECT * FROM (
+    SELECT y.* FROM generate_series({SKILL_MAX}, GREATEST(c.threshold, {SKILL_MIN}), -1) AS lvl(v)
+    CROSS JOIN LATERAL (
+    SELECT {locks.columns(ServiceMembership, "m")},
+           {locks.columns(Operator, "p")}
+      FROM {members} m JOIN {operators} p ON p.id = m.operator_id
+     WHERE m.service_id = c.service_id AND p.account_id = c.account_id AND m.skill_level = lvl.v
+       AND p.state = '{OperatorState.AVAILABLE}' AND p.is_active
+       AND (p.backoff_until IS NULL OR p.backoff_until <= %(at)s)
+     ORDER BY p.available_since, p.id LIMIT 1
+       {locks.SKIP_LOCKED_OPERATOR}) y
+     WHERE c.criterion = '{Criterion.SKILL}'
+     LIMIT 1) b"""
 
 
 def _threshold(members: str) -> str:
@@ -195,9 +216,11 @@ c AS (
     SELECT w.service_id, w.criterion, s.account_id, s.rotation_cursor, {_threshold(members)} AS threshold
       FROM w JOIN {Service._meta.db_table} s ON s.id = w.service_id
 )
-SELECT c.criterion, c.threshold,
-       EXISTS (SELECT 1 FROM {members} m JOIN {operators} p ON p.id = m.operator_id
-                WHERE m.service_id = c.service_id AND p.is_active AND p.state <> '{OperatorState.LOGGED_OUT}'),
+SELECT c.criterion, c.threshold,  -- whether anyone is logged in: asked only when nobody is free
+       CASE WHEN x IS NULL THEN EXISTS (
+           SELECT 1 FROM {members} m JOIN {operators} p ON p.id = m.operator_id
+            WHERE m.service_id = c.service_id AND p.is_active AND p.state <> '{OperatorState.LOGGED_OUT}')
+       ELSE true END,
        x.* FROM c LEFT JOIN LATERAL (
     {branches}
 ) x ON true"""
