@@ -2,7 +2,8 @@
 
 Processes, each the Procfile's own command: two web processes (one port each, production settings, the webhook
 backend), two Celery workers and beat, all on one PostgreSQL and Redis. The load, in real time and at once:
-- the 50-operator scenario (`scenarios/center-50.yaml`, `manage.py simulate --speed realtime`) on its account;
+- the 50-operator scenario (`scenarios/center-50.yaml`, `manage.py simulate --speed realtime`) on its account,
+  stopped as by Ctrl-C when the soak ends;
 - two webhook engines (bench/webhook_engine.py), one per web process, each driving whole signed calls on a
   second account (incoming → ringing → answered → hangup), one every `BENCH_SOAK_CALL_INTERVAL` seconds.
 Every process's memory (RSS of it and its children) is sampled every `BENCH_SOAK_SAMPLE_SECONDS`; after the
@@ -135,6 +136,7 @@ def violations(account: Account) -> list[str]:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: the processes it started stop too
     RESULTS.mkdir(parents=True, exist_ok=True)
     account, dialed = webhook_floor()
     ports = [free_port(), free_port()]
@@ -167,7 +169,10 @@ def main() -> None:
                     samples[name].append((minute, rss))
             time.sleep(SAMPLE_SECONDS)
         results = [json.loads(engine.communicate(timeout=300)[0]) for engine in engines]
-        drivers["simulate"].wait(timeout=600)
+        # The simulator would go on until its last callers hang up (hours in real time): stop it as Ctrl-C
+        # does, so it logs its operators off; calls it leaves up keep their leases (checked below).
+        os.killpg(drivers["simulate"].pid, signal.SIGINT)
+        drivers["simulate"].wait(timeout=120)
         time.sleep(5)  # the last wrap-ups and sweeps
     finally:
         for process in [*engines, *drivers.values(), *processes.values()]:
