@@ -159,6 +159,7 @@ def main() -> None:
                                  "--warmup", "0", "--interval", str(CALL_INTERVAL)],
                                 stdout=subprocess.PIPE, text=True) for i, port in enumerate(ports)]
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in [*processes, *drivers]}
+    judged: dict[str, int] = {}
     started = time.monotonic()
     try:
         while time.monotonic() - started < SECONDS:
@@ -171,6 +172,8 @@ def main() -> None:
         results = [json.loads(engine.communicate(timeout=300)[0]) for engine in engines]
         # The simulator would go on until its last callers hang up (hours in real time): stop it as Ctrl-C
         # does, so it logs its operators off; calls it leaves up keep their leases (checked below).
+        # Its log up to here is what the soak judges (the interrupt's own KeyboardInterrupt comes after).
+        judged["simulate"] = (RESULTS / "soak-simulate.log").stat().st_size
         os.killpg(drivers["simulate"].pid, signal.SIGINT)
         drivers["simulate"].wait(timeout=120)
         time.sleep(5)  # the last wrap-ups and sweeps
@@ -192,8 +195,8 @@ def main() -> None:
                   "max_mb": round(max(y for _, y in points), 1)} for name, points in samples.items() if points}
     errors = {}
     for name in [*processes, *drivers]:
-        lines = [line for line in (RESULTS / f"soak-{name}.log").read_text(errors="replace").splitlines()
-                 if ERROR_LINE.search(line)]
+        text = (RESULTS / f"soak-{name}.log").read_bytes()[:judged.get(name)].decode(errors="replace")
+        lines = [line for line in text.splitlines() if ERROR_LINE.search(line)]
         if lines:
             errors[name] = {"count": len(lines), "first": lines[:3]}
     broken = [v for acc in Account.objects.all() for v in violations(acc)]
