@@ -274,7 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.BoundedLimitOffsetPagination",  # limit <= 500
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "accounts.api.filters.AccountScopedFilterBackend",  # choice filters: own account only
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
