@@ -30,6 +30,10 @@ class ApiTokenAdmin(AuditHistoryMixin):
         account = user_account(request.user)
         return qs.filter(account=account) if account else qs.none()
 
+    def get_list_filter(self, request: HttpRequest):
+        # "By account" would name every account to any supervisor: only superusers get it.
+        return self.list_filter if request.user.is_superuser else [f for f in self.list_filter if f != "account"]
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(self.readonly_fields)
         if obj is not None or not request.user.is_superuser:

@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--start-at", type=float, default=0.0, help="wall time to start measuring (all together)")
+    parser.add_argument("--interval", type=float, default=0.0,
+                        help="seconds from one call's start to the next (0: back to back; bench-soak paces)")
     args = parser.parse_args()
     engine = Engine(args.port, args.account, args.secret, args.tag)
     n = 0
@@ -83,6 +85,8 @@ def main() -> None:
     answered = unanswered = 0
     started = time.perf_counter()
     while time.perf_counter() - started < args.seconds:
+        if args.interval:
+            time.sleep(max(0.0, started + n * args.interval - time.perf_counter()))
         n += 1
         if engine.call(n, args.dialed):
             answered += 1

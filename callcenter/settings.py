@@ -155,7 +155,12 @@ if env.bool("DB_POOL", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections together with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         # Django checks each connection as it leaves the pool: one that died while idle is replaced.
-        "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=8)}
+        "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=8),
+        # PostgreSQL down or restarting: a request waits this long for a connection, then answers 503
+        # (core/api/exceptions.py), instead of psycopg_pool's 30 s.
+        "timeout": env.float("DB_POOL_TIMEOUT", default=5.0)}
+# A server that does not answer (down, unreachable) fails a new connection within this many seconds.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
 # Server-side binding lets psycopg prepare the ACD's hot statements after a few runs: the planner's
 # work on the routing queries is then done once per connection, not once per call.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -288,7 +293,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.BoundedLimitOffsetPagination",  # limit <= 500
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "accounts.api.filters.AccountScopedFilterBackend",  # choice filters: own account only
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],

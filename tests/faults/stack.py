@@ -67,9 +67,10 @@ class Process:
                 pass
 
 
-def start_web(redis_url: str, database_url: str | None = None, workers: int = 1) -> tuple[Process, int]:
+def start_web(redis_url: str, database_url: str | None = None, workers: int = 1, **env: str) -> tuple[Process, int]:
     port = free_port()
-    web = Process("web", redis_url, database_url, PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY=str(workers))
+    web = Process("web", redis_url, database_url, PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY=str(workers),
+                  **env)
     wait_for_port(port, web)
     return web, port
 
