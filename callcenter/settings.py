@@ -301,6 +301,7 @@ SPECTACULAR_SETTINGS = {
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="centralino-demo")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="centralino@localhost")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")  # for EMAIL_BACKEND=…filebased.EmailBackend
 
 LOGGING = {
     "version": 1,
