@@ -5,6 +5,7 @@ failing endpoint paused and its supervisors told."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -102,7 +103,7 @@ def test_signed_deliveries_are_retried_with_back_off_and_keep_each_calls_order()
     assert (first.attempts, log) == (3, [500, 500, 200])
     tries = [r for r in receiver.requests if r.payload["type"] == "call.arrived"]
     assert len({r.headers["webhook-id"] for r in tries}) == 1  # a retry is the same message
-    gaps = [later.at - earlier.at for earlier, later in zip(tries, tries[1:], strict=False)]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(tries)]
     assert gaps[0] >= BASE * 0.9 and gaps[1] >= 2 * BASE * 0.9, gaps  # base, then twice the base
     assert Subscription.objects.get(pk=subscription.pk).consecutive_failures == 0
 
