@@ -294,7 +294,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion",
                             "OverflowActionEnum": "routing.choices.OverflowAction",
-                            "DispositionKindEnum": "dialer.choices.DispositionKind"},
+                            "DispositionKindEnum": "dialer.choices.DispositionKind",
+                            "EventTypeEnum": "core.outgoing.EventType"},
 }
 
 # --- Product defaults ---------------------------------------------------------
