@@ -86,7 +86,9 @@ class ClientAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         return account
 
     def get_queryset(self):
-        return super().get_queryset().filter(parent=self.reseller()).order_by("name")
+        """A reseller's clients; any other account has none (its list is empty, a client's id answers 404)."""
+        account = request_account(self.request)
+        return super().get_queryset().filter(parent=account, parent__is_reseller=True).order_by("name")
 
     def _save(self, serializer) -> None:
         try:
