@@ -6,7 +6,9 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.clock import now
 
@@ -68,7 +70,7 @@ SUPERVISOR_MODELS = {
 
 def ensure_supervisor_group():
     """The permissions a supervisor needs for the six steps (objects are scoped to their account)."""
-    group, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
+    group, _created = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
     perms = Permission.objects.filter(content_type__app_label__in=SUPERVISOR_MODELS).select_related(
         "content_type")
     wanted = [p for p in perms if p.content_type.model in SUPERVISOR_MODELS[p.content_type.app_label]]
@@ -77,3 +79,24 @@ def ensure_supervisor_group():
                                                            "view_operatorevent"]))
     group.permissions.set(wanted)
     return group
+
+
+# --- reseller provisioning: a white-label reseller's client accounts -------------------------------------
+
+def check_within_reseller(reseller: Account, client: Account) -> None:
+    """A client's limit fits inside its reseller's (the budget counts the client's calls on both)."""
+    if client.channel_limit > reseller.channel_limit:
+        raise ValidationError({"extra_channels": _(
+            "A client account can have at most %(n)d concurrent calls (the reseller's own limit).")
+            % {"n": reseller.channel_limit}})
+
+
+@transaction.atomic
+def save_client_account(reseller: Account, client: Account) -> Account:
+    """Create or change a client account under `reseller`, validated like the admin's form and within the
+    reseller's limit."""
+    client.parent = reseller
+    client.full_clean()
+    check_within_reseller(reseller, client)
+    client.save()
+    return client

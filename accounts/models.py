@@ -94,6 +94,9 @@ class Account(models.Model):
     plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.PROTECT,
                              related_name="accounts")
     extra_channels = models.PositiveIntegerField(_("extra concurrent calls bought"), default=0)
+    is_reseller = models.BooleanField(
+        _("white-label reseller"), default=False,
+        help_text=_("Its API tokens may create and manage client accounts under it (set by the provider)."))
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Rome",
                                 validators=[validate_timezone])
     country = models.CharField(

@@ -69,7 +69,8 @@ class AccountAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return self.readonly_fields
         # A supervisor sees the commercial terms but cannot change them.
-        return [*self.readonly_fields, "plan", "extra_channels", "parent", "slug", "is_active", "webhook_secret"]
+        return [*self.readonly_fields, "plan", "extra_channels", "parent", "slug", "is_active", "is_reseller",
+                "webhook_secret"]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj=None):
         # A supervisor's slug is read-only: a prepopulated read-only field breaks the change form (a 500).

@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from accounts.api.provisioning import ClientAccountViewSet
 from accounts.api.views import SupervisorsView
 from acd.api.views import CallViewSet, OriginateView, StatsView
 from agents.api.views import OperatorViewSet, PauseReasonViewSet
@@ -31,6 +32,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("lead-lists", LeadListViewSet, basename="lead-list")
 router.register("attempts", AttemptViewSet, basename="attempt")
 router.register("dispositions", DispositionViewSet, basename="disposition")
+router.register("clients", ClientAccountViewSet, basename="client")
 router.register("webhooks", SubscriptionViewSet, basename="webhook")
 router.register("webhook-deliveries", DeliveryViewSet, basename="webhook-delivery")
 

@@ -320,13 +320,15 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"CriterionEnum": "routing.choices.Criterion",
                             "OverflowActionEnum": "routing.choices.OverflowAction",
                             "DispositionKindEnum": "dialer.choices.DispositionKind",
-                            "OperatorStateEnum": "agents.choices.OperatorState"},
+                            "OperatorStateEnum": "agents.choices.OperatorState",
+                            "EventTypeEnum": "core.outgoing.EventType"},
 }
 
 # --- Product defaults ---------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="centralino-demo")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="centralino@localhost")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")  # for EMAIL_BACKEND=…filebased.EmailBackend
 
 LOGGING = {
     "version": 1,

@@ -3,11 +3,13 @@ run twice; timing is Celery beat's sweep over `next_attempt_at`, never an ETA.""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
-from core.tasks import enqueue
-
 from . import actions
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
@@ -20,13 +22,17 @@ def sweep_deliveries_task(self) -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def deliver_event_task(delivery_id: int) -> int:
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def deliver_event_task(self, delivery_id: int) -> int:
     """POST one delivery (and the due ones after it in its order). A failure that pauses the endpoint has
-    the account's supervisors told by e-mail."""
+    the account's supervisors told by e-mail (a task on the same queue)."""
     outcome = actions.deliver(delivery_id)
     if outcome.paused is not None:
-        enqueue(notify_paused_task, outcome.paused)
+        queue = (self.request.delivery_info or {}).get("routing_key") or None
+        try:
+            notify_paused_task.apply_async((outcome.paused,), queue=queue)
+        except Exception:  # the broker is down: the pause stands and the admin shows it
+            log.exception("could not queue the pause notice of subscription %s", outcome.paused)
     return outcome.delivered
 
 
