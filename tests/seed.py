@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from accounts.actions import create_api_token, create_supervisor
 from acd.models import Call
 from acd.tests.switch import Switch, only_ring
 from agents import actions as presence
@@ -13,8 +14,11 @@ from billing.invoices import issue_invoice
 from budget.models import LimitRefusal
 from core.audio import tone_wav
 from core.clock import ManualClock, now
+from core.outgoing import EventType
 from dialer.choices import AttemptOutcome, DispositionKind
 from dialer.models import Attempt, Campaign, Disposition, Lead, LeadList
+from integrations.models import Delivery, Subscription
+from ivr.models import Menu, MenuOption
 from routing.choices import PromptKind
 from routing.models import CallerRoute, Prompt
 from tests import factories
@@ -53,8 +57,20 @@ def seed_account(clock: ManualClock, account=None) -> dict[str, Any]:
     done = Attempt.objects.create(account=account, campaign=campaign, lead=lead, number=2, created_at=now(),
                                   outcome=AttemptOutcome.CONNECTED, operator=op, ended_at=now())
     disposition = Disposition.objects.create(attempt=done, kind=DispositionKind.NOT_INTERESTED, operator=op, at=now())
+    menu = Menu.objects.create(account=account, name="Main menu")
+    MenuOption.objects.create(menu=menu, digit="1", label="Sales", service=service)
+    subscription = Subscription.objects.create(account=account, url="https://hooks.example.com/centralino")
+    delivery = Delivery.objects.create(account=account, subscription=subscription, event_type=EventType.CALL_ENDED,
+                                       payload={"type": EventType.CALL_ENDED}, created_at=now())
+    # A reseller with one client, its supervisor and its token: the provisioning API's objects.
+    account.is_reseller = True
+    account.save(update_fields=["is_reseller"])
+    client = factories.make_account(parent=account)
+    create_supervisor(client, f"sup-{client.slug}", "a-long-passphrase-9")
+    client_token, _raw = create_api_token(client, "client's first token")
     ids = {"operators": op.pk, "services": service.pk, "numbers": number.pk, "pause-reasons": reason.pk,
            "prompts": prompt.pk, "caller-routes": route.pk, "invoices": invoice.pk,
            "calls": Call.objects.get(engine_ref=live).pk, "campaigns": campaign.pk, "lead-lists": lead_list.pk,
-           "attempts": open_attempt.pk, "dispositions": disposition.pk}
+           "attempts": open_attempt.pk, "dispositions": disposition.pk, "menus": menu.pk, "webhooks": subscription.pk,
+           "webhook-deliveries": delivery.pk, "clients": client.pk, "tokens": client_token.pk}
     return {"account": account, "token": factories.make_token(account), "ids": ids}

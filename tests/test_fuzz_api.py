@@ -99,6 +99,9 @@ def test_api_conforms_to_its_schema(case, seeded):
     if isinstance(given_id, int) and given_id % 3 != 0:
         # Two cases in three reach the account's real object; the rest a missing or foreign id.
         case.path_parameters["id"] = seeded["ids"][resource_of(case.path)]
+    given_token = (case.path_parameters or {}).get("token_id")
+    if isinstance(given_token, int) and given_token % 3 != 0:
+        case.path_parameters["token_id"] = seeded["ids"]["tokens"]
     if case.path.startswith("/api/v1/telephony/"):
         if isinstance(case.body, NotSet):
             body = b""

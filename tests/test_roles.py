@@ -31,6 +31,7 @@ LISTS = [op for op in OPERATIONS if op[0] == "GET" and "{id}" not in op[1]]
 
 def url_for(path: str, ids: dict[str, int]) -> str:
     resource = path.removeprefix("/api/v1/").split("/", 1)[0]
+    path = re.sub(r"\{token_id\}", str(ids.get("tokens", 1)), path)
     return re.sub(r"\{id\}", str(ids.get(resource, 1)), path)
 
 

@@ -25,10 +25,11 @@ from typing import Any
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.http.request import split_domain_port, validate_host
 from rest_framework.exceptions import AuthenticationFailed
 
+from core.api.exceptions import DATABASE_RETRY_AFTER_SECONDS
 from core.limits import too_deep
 from telephony.api.authentication import signed_account_id
 from telephony.port import PortError
@@ -91,6 +92,13 @@ class EngineEdge:
         try:
             status, payload = await self.run(signed[ACCOUNT_HEADER] or None, signed[TIMESTAMP_HEADER] or None,
                                              signed[SIGNATURE_HEADER], body)
+        except (OperationalError, InterfaceError) as exc:
+            # PostgreSQL down or restarting: nothing was committed, the engine sends the event again (the same
+            # answer as the API's exception handler gives, core/api/exceptions.py).
+            log.warning("answered 503: the database does not answer (%s)", exc)
+            return await self._respond(send, 503, {"code": "database_unavailable", "detail": "The database does "
+                                                   "not answer; try again shortly."},
+                                       retry_after=DATABASE_RETRY_AFTER_SECONDS)
         except Exception:  # never a stack trace to an engine; the event's transaction was rolled back whole
             log.exception("engine event failed")
             status, payload = 500, {"detail": "A server error occurred."}
@@ -131,11 +139,13 @@ class EngineEdge:
         return b"".join(chunks)
 
     @staticmethod
-    async def _respond(send: Send, status: int, payload: dict) -> None:
+    async def _respond(send: Send, status: int, payload: dict, retry_after: int | None = None) -> None:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
         if status == 401:
             headers.append((b"www-authenticate", b"HMAC-SHA256"))
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
