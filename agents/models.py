@@ -128,7 +128,13 @@ class Operator(models.Model):
         """The console's password, and the SIP phone's digest secret for the same login and password (the back
         office answers the registrar's authentication: no second user database)."""
         self.password = make_password(raw)
-        self.sip_ha1 = sip_ha1(self.login, sip_realm(self.account.slug), raw)
+        self.set_sip_secret(raw)
+
+    def set_sip_secret(self, raw: str) -> None:
+        """The digest secret for the login and account as they are now (a form sets it again once it has put
+        its login and account on the instance). A later change of login or account slug needs the password
+        set again for the phone (README, "SIP calls")."""
+        self.sip_ha1 = sip_ha1(self.login, sip_realm(self.account.slug), raw) if self.account_id else ""
 
     def check_password(self, raw: str) -> bool:
         return bool(self.password) and check_password(raw, self.password)
