@@ -96,3 +96,12 @@ def test_an_unregistration_during_a_call_logs_off_after_it(clock):
     assert expire_phone_registrations_task() == 1
     assert state(op) == OperatorState.LOGGED_OUT
     assert SipRegistration.objects.get(operator=op).swept
+
+
+def test_the_admin_shows_the_registered_phone(admin_client):
+    op = factories.make_operator(factories.make_account(), login="anna")
+    page = admin_client.get(f"/admin/agents/operator/{op.pk}/change/").content.decode()
+    assert "not registered" in page and "set the password once" not in page
+    actions.register_phone(op.pk, contact=CONTACT, expires_seconds=300)
+    page = admin_client.get(f"/admin/agents/operator/{op.pk}/change/").content.decode()
+    assert f"{CONTACT}, registered until" in page
