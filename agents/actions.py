@@ -20,7 +20,7 @@ from core.events import account_group, operator_group, send_event_on_commit
 from core.pipeline import DeferredWrites
 
 from .choices import OperatorState, PauseSource, Via
-from .models import ConsolePresence, Operator, OperatorEvent, PauseReason
+from .models import ConsolePresence, Operator, OperatorEvent, PauseReason, SipRegistration
 from .signals import operator_available
 
 S = OperatorState
@@ -268,3 +268,89 @@ def _logoff_unattended(operator_id: int) -> int:
         return 0
     transition_locked(op, S.LOGGED_OUT, via=Via.SYSTEM, reason="console closed")
     return 1
+
+
+# --- operators' SIP phones (Kamailio's registrar reports through webhook/sip.py) ---------------------------
+# A registered phone logs its operator in, an unregistered or lapsed one logs them off: the ACD only ever
+# offers calls to logged-in operators, so an unregistered phone is never rung (the candidate query is
+# untouched). Lock order: the operator's row, then their registration's.
+
+def _announce_phone(op: Operator, registration: SipRegistration, registered: bool) -> None:
+    send_event_on_commit(
+        [operator_group(op.pk), account_group(op.account_id)],
+        {"type": "operator.phone", "v": 1, "account": op.account_id, "operator": op.pk, "registered": registered,
+         "contact": registration.contact if registered else "",
+         "expires_at": registration.expires_at.isoformat() if registered else None})
+
+
+@transaction.atomic
+def register_phone(operator_id: int, *, contact: str, expires_seconds: int) -> SipRegistration:
+    """The operator's phone registered (or refreshed its registration) at `contact` for `expires_seconds`.
+    A logged-out operator is logged in (a phone that registers is ready for calls); any other state is
+    left as it is. A refresh changes only the expiry: the log gets a row only when the state changes."""
+    if expires_seconds <= 0:
+        raise MissingInput("expires_required", _("A registration lasts some seconds."), field="expires")
+    op = lock_operator(operator_id)
+    if not op.is_active:
+        raise ActionError("operator_inactive", _("This operator is deactivated."))
+    at = now()
+    registration, _created = SipRegistration.objects.update_or_create(
+        operator_id=op.pk, defaults={"contact": contact[:255], "registered_at": at, "swept": False,
+                                     "expires_at": at + dt.timedelta(seconds=expires_seconds)})
+    if op.state == S.LOGGED_OUT:
+        op = transition_locked(op, S.AVAILABLE, via=Via.SIP_PHONE, reason="SIP phone registered")
+        _announce_available(op)
+    _announce_phone(op, registration, True)
+    return registration
+
+
+@transaction.atomic
+def unregister_phone(operator_id: int) -> SipRegistration | None:
+    """The operator's phone unregistered (expires=0): the registration lapses now and the operator is logged
+    off, unless on a call (then the sweep logs them off once it has ended). Twice is once."""
+    op = lock_operator(operator_id)
+    registration = SipRegistration.objects.select_for_update().filter(operator_id=op.pk).first()
+    if registration is None:
+        return None
+    if registration.expires_at > now():
+        registration.expires_at = now()
+        registration.save(update_fields=["expires_at"])
+        _announce_phone(op, registration, False)
+    _sweep_locked(op, registration)
+    return registration
+
+
+def _sweep_locked(op: Operator, registration: SipRegistration) -> int:
+    """A lapsed registration: log the operator off (both rows locked), or leave it due during a call."""
+    if registration.swept or op.state in (S.ON_CALL, S.RINGING):
+        return 0
+    registration.swept = True
+    registration.save(update_fields=["swept"])
+    if op.state == S.LOGGED_OUT:
+        return 0
+    transition_locked(op, S.LOGGED_OUT, via=Via.SIP_PHONE, reason="SIP phone unregistered")
+    return 1
+
+
+def expire_phone_registrations(limit: int = 200) -> int:
+    """Log off the operators whose phone registration lapsed (Celery beat, every few seconds; due by database
+    timestamp). Each in its own transaction, re-checked under the locks: a refresh meanwhile wins."""
+    due = list(SipRegistration.objects.filter(swept=False, expires_at__lte=now())
+               .order_by("expires_at").values_list("operator_id", flat=True)[:limit])
+    return sum(_expire_one(operator_id) for operator_id in due)
+
+
+@transaction.atomic
+def _expire_one(operator_id: int) -> int:
+    op = lock_operator(operator_id)
+    registration = (SipRegistration.objects.select_for_update(skip_locked=True)
+                    .filter(operator_id=operator_id, swept=False, expires_at__lte=now()).first())
+    if registration is None:
+        return 0
+    return _sweep_locked(op, registration)
+
+
+def phone_contact(operator_id: int) -> str:
+    """Where the operator's phone is registered now, or '' (then calls go to the configured endpoint)."""
+    return (SipRegistration.objects.filter(operator_id=operator_id, expires_at__gt=now())
+            .values_list("contact", flat=True).first() or "")

@@ -8,12 +8,13 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoped_admin import AccountScopedAdmin, ReadOnlyAdmin
+from core.clock import now
 from core.errors import ActionError
 
 from . import actions, lockout
 from .choices import PauseSource, Via
 from .forms import OperatorAdminForm
-from .models import Operator, OperatorEvent, PauseReason
+from .models import Operator, OperatorEvent, PauseReason, SipRegistration
 
 
 @admin.register(PauseReason)
@@ -33,11 +34,11 @@ class OperatorAdmin(AccountScopedAdmin):
     search_fields = ["name", "login", "endpoint"]
     list_select_related = ["account", "pause_reason"]
     readonly_fields = ["state", "state_changed_at", "pause_source", "pause_reason", "no_answer_streak",
-                       "created_at", "sign_in_lock"]
+                       "created_at", "sign_in_lock", "sip_phone"]
     fieldsets = [
         (None, {"fields": ["account", "name", "login", "new_password", "code", "new_pin", "is_active",
                            "sign_in_lock"]}),
-        (_("How the operator is reached"), {"fields": ["endpoint_kind", "endpoint"]}),
+        (_("How the operator is reached"), {"fields": ["endpoint_kind", "endpoint", "sip_phone"]}),
         (_("Presence"), {"fields": ["state", "state_changed_at", "pause_source", "pause_reason",
                                     "no_answer_streak", "created_at"]}),
     ]
@@ -56,6 +57,21 @@ class OperatorAdmin(AccountScopedAdmin):
         if locks.pin_until:
             parts.append(_("phone PIN until %(t)s") % {"t": localtime(locks.pin_until, zone).strftime("%H:%M")})
         return ", ".join(str(p) for p in parts) or "-"
+
+    @admin.display(description=_("SIP phone"))
+    def sip_phone(self, operator: Operator) -> str:
+        """The registered SIP phone (rung instead of the endpoint while registered) and until when (account
+        time); a password set before SIP phones came cannot register one."""
+        if operator.pk is None:
+            return "-"
+        registration = SipRegistration.objects.filter(operator=operator, expires_at__gt=now()).first()
+        if registration is not None:
+            until = localtime(registration.expires_at, zoneinfo.ZoneInfo(operator.account.timezone))
+            return _("%(contact)s, registered until %(t)s") % {"contact": registration.contact,
+                                                                "t": until.strftime("%H:%M")}
+        if not operator.sip_ha1:
+            return str(_("not registered; set the password once to register a SIP phone"))
+        return str(_("not registered"))
 
     @admin.action(description=_("Lift the sign-in lockouts of the selected operators"))
     def lift_lockouts_selected(self, request: HttpRequest, queryset) -> None:

@@ -32,3 +32,4 @@ class Via(models.TextChoices):
     PHONE = "phone", _("Phone (DTMF)")
     ACD = "acd", _("ACD")
     SYSTEM = "system", _("System")
+    SIP_PHONE = "sip_phone", _("SIP phone registration")

@@ -69,3 +69,5 @@ class OperatorAdminForm(forms.ModelForm):
         if self.cleaned_data.get("new_pin"):
             self.instance.set_pin(self.cleaned_data["new_pin"])
         super()._post_clean()
+        if self.cleaned_data.get("new_password") and self.instance.account_id:
+            self.instance.set_sip_secret(self.cleaned_data["new_password"])  # with the form's login and account

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -55,6 +57,9 @@ class Operator(models.Model):
                                        help_text=_("Digits a caller dials to reach this operator, and the "
                                                    "operator's code for phone login."))
     pin = models.CharField(_("phone PIN"), max_length=128, editable=False, blank=True)
+    # The SIP digest secret md5(login:realm:password), the only form of the password a registrar can check a
+    # digest with; written with the password (set_password), so it exists only for passwords set since.
+    sip_ha1 = models.CharField(_("SIP digest secret"), max_length=32, editable=False, blank=True, default="")
     endpoint_kind = models.CharField(_("reached on"), max_length=10, choices=EndpointKind.choices,
                                      default=EndpointKind.SIP)
     endpoint = models.CharField(_("number or SIP URI"), max_length=200,
@@ -82,7 +87,7 @@ class Operator(models.Model):
     # commit in order, so a console or wallboard can drop an event older than what it shows (boards/PROTOCOL.md).
     version = models.PositiveBigIntegerField(_("state version"), default=0, editable=False)
 
-    history = AuditedHistory(excluded_fields=["password", "pin", *sorted(PRESENCE_FIELDS)])
+    history = AuditedHistory(excluded_fields=["password", "pin", "sip_ha1", *sorted(PRESENCE_FIELDS)])
 
     class Meta:
         ordering = ["account", "name"]
@@ -120,7 +125,16 @@ class Operator(models.Model):
                 raise ValidationError({"endpoint": exc.messages}) from exc
 
     def set_password(self, raw: str) -> None:
+        """The console's password, and the SIP phone's digest secret for the same login and password (the back
+        office answers the registrar's authentication: no second user database)."""
         self.password = make_password(raw)
+        self.set_sip_secret(raw)
+
+    def set_sip_secret(self, raw: str) -> None:
+        """The digest secret for the login and account as they are now (a form sets it again once it has put
+        its login and account on the instance). A later change of login or account slug needs the password
+        set again for the phone (README, "SIP calls")."""
+        self.sip_ha1 = sip_ha1(self.login, sip_realm(self.account.slug), raw) if self.account_id else ""
 
     def check_password(self, raw: str) -> bool:
         return bool(self.password) and check_password(raw, self.password)
@@ -130,6 +144,15 @@ class Operator(models.Model):
 
     def check_pin(self, raw: str) -> bool:
         return bool(self.pin) and check_password(raw, self.pin)
+
+
+def sip_realm(account_slug: str) -> str:
+    """The SIP domain (and digest realm) an account's phones register to: <slug>.<SIP_DOMAIN>."""
+    return f"{account_slug}.{settings.SIP_DOMAIN}"
+
+
+def sip_ha1(login: str, realm: str, password: str) -> str:
+    return hashlib.md5(f"{login}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()
 
 
 def validate_pin(value: str) -> None:
@@ -201,3 +224,28 @@ class ConsolePresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator_id}: {self.sockets} console(s)"
+
+
+class SipRegistration(models.Model):
+    """An operator's SIP phone as Kamailio's registrar last reported it (agents.actions.register_phone).
+
+    `expires_at` is a database timestamp: an unregistration sets it to now, and the beat sweep
+    (`agents.tasks.expire_phone_registrations_task`) logs off the operators whose registration lapsed
+    (`swept` records that it did), so an unregistered phone is never offered a call.
+    """
+
+    operator = models.OneToOneField(Operator, on_delete=models.CASCADE, primary_key=True,
+                                    related_name="sip_registration")
+    contact = models.CharField(_("contact"), max_length=255)
+    expires_at = models.DateTimeField(_("registered until"))
+    registered_at = models.DateTimeField(_("registered"))
+    swept = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("SIP phone registration")
+        verbose_name_plural = _("SIP phone registrations")
+        indexes = [models.Index(fields=["expires_at"], name="sip_registration_due_idx",
+                                condition=models.Q(swept=False))]
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}: {self.contact}"

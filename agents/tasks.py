@@ -15,3 +15,10 @@ def logoff_unattended_consoles_task() -> int:
     redelivered or overlapping run re-checks each operator under its row lock and does nothing twice.
     """
     return actions.logoff_unattended_consoles()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_phone_registrations_task() -> int:
+    """Every few seconds (Celery beat, SIP backend): log off operators whose SIP phone registration lapsed,
+    by database timestamp (`SipRegistration.expires_at`), never a Celery ETA; a second run does nothing twice."""
+    return actions.expire_phone_registrations()

@@ -422,7 +422,11 @@ SIP_CHILDREN = env.int("SIP_CHILDREN", default=4)
 SIP_ASYNC_WORKERS = env.int("SIP_ASYNC_WORKERS", default=4)
 # A live call without a Kamailio dialog for this long is ended as lost by the SIP reconciler (webhook/reconcile.py).
 SIP_DIALOG_GRACE_SECONDS = env.float("SIP_DIALOG_GRACE_SECONDS", default=30.0)
+# Operators' phones register as sip:<login>@<account slug>.SIP_DOMAIN (also the digest realm) with their password.
+SIP_DOMAIN = env.str("SIP_DOMAIN", default="sip.centralino.invalid")
 if TELEPHONY_BACKEND == "sip":
+    CELERY_BEAT_SCHEDULE["agents-expire-phone-registrations"] = {
+        "task": "agents.tasks.expire_phone_registrations_task", "schedule": 5.0, "options": {"expires": 10}}
     CELERY_BEAT_SCHEDULE["sip-reconcile-dialogs"] = {"task": "webhook.tasks.reconcile_sip_dialogs_task",
                                                      "schedule": LEASE_RECONCILE_SECONDS,
                                                      "options": {"expires": LEASE_RECONCILE_SECONDS}}

@@ -9,6 +9,7 @@ retried report changes nothing twice. Kamailio authenticates with SIP_EDGE_TOKEN
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import logging
@@ -20,6 +21,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from acd.actions import handle_event
+from agents import actions as presence
+from agents.models import Operator, SipRegistration
+from core.clock import now
 from routing.models import PhoneNumber
 from telephony import port
 from telephony.backends.sip import translate
@@ -27,6 +31,7 @@ from telephony.backends.sip import translate
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Centralino-Sip-Token"
 MAX_BODY = 16 * 1024
+REGISTRATIONS = frozenset({"registered", "unregistered"})
 PROMPT_ROUNDS = 4  # a welcome prompt, a second one (operator code…): a proxy reports each finished at once
 
 
@@ -74,10 +79,62 @@ def _decide(event: port.Event, account_id: int) -> translate.Decision:
         event = port.PromptFinished(event_id=f"{event.call_ref[:80]}:prompt{round_}", call_ref=event.call_ref,
                                     prompt=decision.pending_prompt[:port.FIELD_MAX_LENGTH["prompt"]])
     if decision is not None and not decision.pending_prompt:
-        return decision
+        return _to_registered_phone(decision)
     handle_event(port.Hangup(event_id=f"{event.call_ref[:80]}:hangup", call_ref=event.call_ref,
                              cause="no_media"), account_id=account_id, source=source)
     return translate.refusal(*translate.NO_MEDIA, "QUEUE_NEEDS_MEDIA_SERVER")
+
+
+def _to_registered_phone(decision: translate.Decision) -> translate.Decision:
+    """A ring goes to the operator's registered SIP phone when there is one (its contact as the registrar
+    reported it), else to the operator's configured endpoint."""
+    if decision.action != "ring":
+        return decision
+    contact = (SipRegistration.objects.filter(operator__offers__leg_ref=decision.leg, expires_at__gt=now())
+               .values_list("contact", flat=True).first())
+    return dataclasses.replace(decision, uri=contact) if contact else decision
+
+
+def _operator_of_realm(user: str, realm: str) -> Operator | None:
+    """The active operator with this login in the account whose SIP domain is `realm` (<slug>.SIP_DOMAIN)."""
+    suffix = f".{settings.SIP_DOMAIN}"
+    if not realm.endswith(suffix) or not user:
+        return None
+    return (Operator.objects.filter(account__slug=realm[:-len(suffix)], account__is_active=True, login=user[:60],
+                                    is_active=True).only("pk", "account_id", "sip_ha1").first())
+
+
+@csrf_exempt
+@require_POST
+def credentials(request: HttpRequest) -> JsonResponse:
+    """Kamailio's registrar asks for a phone's digest secret: the HA1 of `user` in `realm`, with the operator
+    it belongs to; an empty HA1 (unknown login, another account's domain, a password never set since SIP
+    phones came) is refused 403 there."""
+    doc = _document(request)
+    if isinstance(doc, JsonResponse):
+        return doc
+    op = _operator_of_realm(str(doc.get("user") or ""), str(doc.get("realm") or ""))
+    if op is None or not op.sip_ha1:
+        return JsonResponse({"ha1": ""})
+    return JsonResponse({"ha1": op.sip_ha1, "account": str(op.account_id), "operator": str(op.pk)})
+
+
+def _registration(doc: dict[str, Any], account_id: int) -> bool:
+    """A phone's registration (`registered`, with its contact and expiry) or unregistration, reported by
+    the registrar after it checked the digest: through the presence actions."""
+    raw = doc.get("operator")
+    operator_id = int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    if operator_id is None or not Operator.objects.filter(pk=operator_id, account_id=account_id).exists():
+        return False
+    if doc.get("type") == "unregistered":
+        presence.unregister_phone(operator_id)
+        return True
+    expires, at = doc.get("expires"), doc.get("now")
+    if not isinstance(expires, int) or not isinstance(at, int) or expires - at <= 0:
+        return False
+    presence.register_phone(operator_id, contact=str(doc.get("contact") or "")[:255],
+                            expires_seconds=min(expires - at, 24 * 3600))
+    return True
 
 
 @csrf_exempt
@@ -111,6 +168,8 @@ def report(request: HttpRequest) -> JsonResponse:
     if isinstance(doc, JsonResponse):
         return doc
     account_id = _account_of(doc)
+    if account_id is not None and doc.get("type") in REGISTRATIONS:
+        return JsonResponse({"taken": _registration(doc, account_id)})
     event = translate.report_event(doc)
     if account_id is None or event is None:
         return JsonResponse({"taken": False})

@@ -67,6 +67,7 @@ class OperatorSerializer(AccountScopedSerializer):
 
     def update(self, instance: Operator, validated_data: dict[str, Any]) -> Operator:
         secrets = {k: validated_data.pop(k) for k in ("password", "pin") if k in validated_data}
+        instance.login = validated_data.get("login", instance.login)  # the SIP digest secret is per login
         self._apply_secrets(instance, secrets)
         return super().update(instance, validated_data)
 

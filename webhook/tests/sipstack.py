@@ -142,6 +142,19 @@ class SipStack:
             process.wait(timeout=90)
         return process
 
+    def register(self, login: str, domain: str, password: str, contact: str, *, expires: int = 300,
+                 tag: str = "reg") -> str:
+        """An operator's phone registering (SIPp UAC, digest authentication) `contact` as login@domain;
+        returns the final answer's status line ('SIP/2.0 200 OK', 'SIP/2.0 403 Forbidden', …)."""
+        port = free_udp_port()
+        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", str(SCENARIOS / "register.xml"), "-i", "127.0.0.1",
+                "-p", str(port), "-m", "1", "-au", login, "-ap", password, "-key", "login", login,
+                "-key", "domain", domain, "-key", "contact", contact, "-key", "expires", str(expires),
+                "-nostdin", "-timeout", "30s", "-trace_msg", "-message_file", str(self.dir / f"{tag}-messages.log")]
+        self._spawn(args, f"{tag}.log").wait(timeout=60)
+        answers = [line for line in self.log(f"{tag}-messages.log").splitlines() if line.startswith("SIP/2.0 ")]
+        return answers[-1].strip() if answers else ""
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:

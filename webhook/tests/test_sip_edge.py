@@ -10,6 +10,7 @@ from django.test import Client
 from acd.choices import CallState, Outcome
 from acd.models import Call
 from agents import actions as presence
+from agents.models import sip_realm
 from budget.models import ChannelLease
 from routing.choices import OverflowAction
 from telephony import port
@@ -98,3 +99,28 @@ def test_no_operator_with_a_busy_overflow_is_refused_486_and_the_call_ended():
     call = Call.objects.get(account=account)
     assert call.state == CallState.ENDED
     assert not ChannelLease.objects.filter(account=account, released_at__isnull=True).exists()
+
+
+def test_credentials_answer_the_logins_ha1_in_its_accounts_realm_only():
+    account, other = factories.make_account(), factories.make_account()
+    op = factories.make_operator(account, login="anna")
+    answer = ask("credentials", {"call_id": "r1", "user": "anna", "realm": sip_realm(account.slug)}).json()
+    assert answer == {"ha1": op.sip_ha1, "account": str(account.pk), "operator": str(op.pk)}
+    for user, realm in (("anna", sip_realm(other.slug)), ("nobody", sip_realm(account.slug)),
+                        ("anna", account.slug), ("anna", "")):
+        assert ask("credentials", {"call_id": "r2", "user": user, "realm": realm}).json() == {"ha1": ""}
+    assert ask("credentials", {"call_id": "r3", "user": "anna", "realm": sip_realm(account.slug)},
+               token="wrong").status_code == 403
+
+
+def test_registration_reports_are_scoped_to_the_account_and_ring_the_contact():
+    account, op, number = factories.make_floor()
+    presence.logoff_operator(op.pk)
+    other = factories.make_account()
+    report = {"type": "registered", "call_id": "reg1", "operator": str(op.pk), "contact": "sip:op@192.0.2.1:5070",
+              "expires": 1300, "now": 1000}
+    assert ask("report", {**report, "account": str(other.pk)}).json() == {"taken": False}
+    assert ask("report", {**report, "account": str(account.pk)}).json() == {"taken": True}
+    op.refresh_from_db()
+    assert op.state == "available"
+    assert ask("decide", invite(number.number)).json()["uri"] == "sip:op@192.0.2.1:5070"

@@ -37,6 +37,7 @@ class ProxySettings:
     async_workers: int = 4
     queue_size: int = 100000
     report_interval_us: int = 50000
+    max_expires: int = 3600  # the longest registration a phone gets (seconds)
     debug: int = 1
 
     @classmethod
@@ -59,7 +60,7 @@ class ProxySettings:
                 "CC_CPS_LIMIT": str(self.cps_limit), "CC_RETRY_AFTER": str(self.retry_after),
                 "CC_CHILDREN": str(self.children), "CC_ASYNC_WORKERS": str(self.async_workers),
                 "CC_QUEUE_SIZE": str(self.queue_size), "CC_REPORT_INTERVAL_US": str(self.report_interval_us),
-                "CC_DEBUG": str(self.debug), "CC_MODULES": MODULES}
+                "CC_DEBUG": str(self.debug), "CC_MAX_EXPIRES": str(self.max_expires), "CC_MODULES": MODULES}
 
 
 def render(proxy: ProxySettings) -> str:
