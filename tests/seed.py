@@ -59,7 +59,8 @@ def seed_account(clock: ManualClock, account=None) -> dict[str, Any]:
     disposition = Disposition.objects.create(attempt=done, kind=DispositionKind.NOT_INTERESTED, operator=op, at=now())
     menu = Menu.objects.create(account=account, name="Main menu")
     MenuOption.objects.create(menu=menu, digit="1", label="Sales", service=service)
-    subscription = Subscription.objects.create(account=account, url="https://hooks.example.com/centralino")
+    subscription = Subscription.objects.create(account=account, url="https://hooks.example.com/centralino",
+                                               event_types=list(EventType.values))
     delivery = Delivery.objects.create(account=account, subscription=subscription, event_type=EventType.CALL_ENDED,
                                        payload={"type": EventType.CALL_ENDED}, created_at=now())
     # A reseller with one client, its supervisor and its token: the provisioning API's objects.

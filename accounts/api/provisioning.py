@@ -101,7 +101,7 @@ class ClientAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
     @extend_schema(request=ClientSupervisorSerializer, responses={201: ClientSupervisorSerializer,
                                                                    200: ClientSupervisorSerializer(many=True)})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # at most 500, unpaginated
     def supervisors(self, request: Request, pk: str | None = None) -> Response:
         client = self.get_object()
         if request.method == "GET":
@@ -120,7 +120,7 @@ class ClientAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
     @extend_schema(request=ClientTokenSerializer, responses={201: NewClientTokenSerializer,
                                                               200: ClientTokenSerializer(many=True)})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # at most 500, unpaginated
     def tokens(self, request: Request, pk: str | None = None) -> Response:
         client = self.get_object()
         if request.method == "GET":
