@@ -14,8 +14,10 @@ from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
+from playwright.sync_api import sync_playwright
 
 from accounts.actions import create_supervisor
+from core.clock import now
 from dialer import stats
 from dialer.choices import CampaignState
 from dialer.models import Campaign
@@ -89,10 +91,6 @@ class CampaignPageBrowserTests(ChannelsLiveServerTestCase):
         settings.DATABASES["default"]["TEST"]["NAME"] = cls._test_name
 
     def test_the_charts_are_drawn_with_data_in_english_and_italian(self):
-        from playwright.sync_api import sync_playwright
-
-        from core.clock import now
-
         account = factories.make_account(name="Outbound demo")
         floor = Floor(account, operators=4)
         seed_history(floor, now(), hours=5, every_s=25)
