@@ -24,9 +24,12 @@ from routing.models import CallerRoute, Prompt
 from tests import factories
 
 
-def seed_account(clock: ManualClock, account=None) -> dict[str, Any]:
+def seed_account(clock: ManualClock, account=None, *, with_client: bool = True) -> dict[str, Any]:
     """An account with operators, a service, a number, a pause reason, a prompt, a caller route, an ended and
-    a connected call, an invoice and a refusal; its token; and each object's id under its API path."""
+    a connected call, an invoice and a refusal; its token; and each object's id under its API path.
+
+    With `with_client` the account also resells to one client (its supervisor and token are the provisioning
+    API's objects); tests that build their own account family pass False so the seed adds no account."""
     account = account or factories.make_account()
     op, other_op = factories.make_operator(account), factories.make_operator(account)
     service = factories.make_service(account, [(op, 5), (other_op, 3)], wrapup_seconds=0)
@@ -63,15 +66,18 @@ def seed_account(clock: ManualClock, account=None) -> dict[str, Any]:
                                                event_types=list(EventType.values))
     delivery = Delivery.objects.create(account=account, subscription=subscription, event_type=EventType.CALL_ENDED,
                                        payload={"type": EventType.CALL_ENDED}, created_at=now())
-    # A reseller with one client, its supervisor and its token: the provisioning API's objects.
-    account.is_reseller = True
-    account.save(update_fields=["is_reseller"])
-    client = factories.make_account(parent=account)
-    create_supervisor(client, f"sup-{client.slug}", "a-long-passphrase-9")
-    client_token, _raw = create_api_token(client, "client's first token")
-    ids = {"operators": op.pk, "services": service.pk, "numbers": number.pk, "pause-reasons": reason.pk,
+    ids: dict[str, int] = {}
+    if with_client:
+        # A reseller with one client, its supervisor and its token: the provisioning API's objects.
+        account.is_reseller = True
+        account.save(update_fields=["is_reseller"])
+        client = factories.make_account(parent=account)
+        create_supervisor(client, f"sup-{client.slug}", "a-long-passphrase-9")
+        client_token, _raw = create_api_token(client, "client's first token")
+        ids = {"clients": client.pk, "tokens": client_token.pk}
+    ids |= {"operators": op.pk, "services": service.pk, "numbers": number.pk, "pause-reasons": reason.pk,
            "prompts": prompt.pk, "caller-routes": route.pk, "invoices": invoice.pk,
            "calls": Call.objects.get(engine_ref=live).pk, "campaigns": campaign.pk, "lead-lists": lead_list.pk,
            "attempts": open_attempt.pk, "dispositions": disposition.pk, "menus": menu.pk, "webhooks": subscription.pk,
-           "webhook-deliveries": delivery.pk, "clients": client.pk, "tokens": client_token.pk}
+           "webhook-deliveries": delivery.pk}
     return {"account": account, "token": factories.make_token(account), "ids": ids}

@@ -21,8 +21,8 @@ def family(clock):
     client_b = factories.make_account(name="Client B", parent=reseller)
     grandchild = factories.make_account(name="Client A's client", parent=client_a)
     stranger = factories.make_account(name="Stranger")
-    seed_account(clock, client_a)
-    seed_account(clock, stranger)
+    seed_account(clock, client_a, with_client=False)
+    seed_account(clock, stranger, with_client=False)
     return {"reseller": reseller, "a": client_a, "b": client_b, "grandchild": grandchild, "stranger": stranger}
 
 
