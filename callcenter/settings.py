@@ -381,7 +381,7 @@ CELERY_BEAT_SCHEDULE["dialer-pace"] = {"task": "dialer.tasks.pace_campaigns_task
 CELERY_BEAT_SCHEDULE["dialer-estimate"] = {"task": "dialer.tasks.estimate_campaigns_task", "schedule": 15.0,
                                            "options": {"expires": 10}}
 # Outgoing events (integrations/): webhooks to integrators' URLs, which must be public addresses unless the
-# platform allows private ones or lists the host; short timeouts (the sweep shares the workers); a delivery
+# platform allows private ones or lists the host; short timeouts; a delivery
 # is retried with exponential back-off (base, 2×base, … capped) up to MAX_ATTEMPTS, and an endpoint that
 # keeps failing is paused and its supervisors told. Deliveries are kept RETENTION_DAYS.
 OUTGOING_EVENTS_ALLOW_PRIVATE = env.bool("OUTGOING_EVENTS_ALLOW_PRIVATE", default=False)
@@ -395,6 +395,12 @@ OUTGOING_EVENTS_PAUSE_AFTER_FAILURES = env.int("OUTGOING_EVENTS_PAUSE_AFTER_FAIL
 OUTGOING_EVENTS_MAX_PAYLOAD_BYTES = env.int("OUTGOING_EVENTS_MAX_PAYLOAD_BYTES", default=65536)
 OUTGOING_EVENTS_MAX_SUBSCRIPTIONS = env.int("OUTGOING_EVENTS_MAX_SUBSCRIPTIONS", default=10)
 OUTGOING_EVENTS_RETENTION_DAYS = env.float("OUTGOING_EVENTS_RETENTION_DAYS", default=7)
+# Deliveries run on their own Celery queue, served by the Procfile's `deliveries` worker: an integrator's slow
+# or dead endpoint holds those workers for up to a read timeout each, and must never delay the dialer's pacing
+# or the ACD's sweeps, which run on the default queue.
+OUTGOING_EVENTS_QUEUE = env.str("OUTGOING_EVENTS_QUEUE", default="deliveries")
+CELERY_TASK_ROUTES = {f"integrations.tasks.{name}": {"queue": OUTGOING_EVENTS_QUEUE}
+                      for name in ("sweep_deliveries_task", "deliver_event_task", "notify_paused_task")}
 CELERY_BEAT_SCHEDULE["integrations-sweep-deliveries"] = {"task": "integrations.tasks.sweep_deliveries_task",
                                                          "schedule": 1.0, "options": {"expires": 5}}
 CELERY_BEAT_SCHEDULE["integrations-purge-deliveries"] = {"task": "integrations.tasks.purge_deliveries_task",
