@@ -165,7 +165,7 @@ def test_make_run_on_embedded_services_serves_the_admin_routes_calls_and_streams
         assert len({worker for worker, _ in received} - {None}) == 2, received
         assert all(event["stream"] == received[0][1]["stream"] for _, event in received)
         output = log.read_text()
-        for name in ("web", "worker", "beat", "demo"):
+        for name in ("web", "worker", "deliveries", "beat", "demo"):
             assert f"{name} started" in output
         assert "Traceback" not in output, output[-6000:]
     finally:
