@@ -14,8 +14,10 @@ from agents import actions as presence
 from agents.models import sip_realm
 from budget.models import ChannelLease
 from routing.choices import OverflowAction
-from telephony import port
+from telephony import outbox, port
 from telephony.backends.sip import translate
+from telephony.backends.sip.tasks import sip_commands_task
+from telephony.models import OutboundCommand
 from tests import factories
 from webhook.sip import TOKEN_HEADER
 
@@ -172,3 +174,35 @@ def test_a_late_unregistration_never_logs_out_a_phone_registered_since():
     assert reports([{**late, "at": "1764800001.000000"}]).json() == {"taken": 1, "of": 1}  # a newer one applies
     op.refresh_from_db()
     assert op.state in ("logged_out", "ringing")  # ringing: the sweep logs off once the call has ended
+
+
+def test_a_queued_caller_is_kept_waiting_then_given_the_ring_of_the_freed_operator():
+    account, op, number = factories.make_floor()
+    number.service.wrapup_seconds = 0
+    number.service.save()
+    first = ask("decide", invite(number.number, call_id="q1@host")).json()
+    talk = {"call_id": "q1@host", "account": str(account.pk), "leg": first["leg"]}
+    assert reports([{**talk, "type": "answered"}]).json()["taken"] == 1
+    assert ask("decide", invite(number.number, call_id="q2@host")).json() == {
+        "action": "queue", "account": str(account.pk), "retry_ms": 1000}
+    waiting = {"type": "waiting", "call_id": "q2@host", "account": str(account.pk)}
+    assert ask("decide", waiting).json()["action"] == "queue"  # nobody free yet: wait on
+    ended = {**talk, "type": "ended", "duration": 2}
+    assert reports([ended]).json()["taken"] == 1  # the operator frees: the ring for q2 waits in the outbox
+    assert reports([ended]).json()["taken"] == 1  # a redelivery keeps no second ring
+    assert OutboundCommand.objects.filter(account=account, call_ref="q2@host").count() == 1
+    ring = ask("decide", waiting).json()
+    assert ring["action"] == "ring" and ring["uri"] == op.endpoint and ring["leg"]
+    assert Call.objects.get(account=account, engine_ref="q2@host").state == CallState.RINGING
+
+
+def test_the_sip_task_leaves_rings_to_their_waiting_callers(settings):
+    """Kamailio takes a queued caller's ring when it asks (decide/ waiting); the Celery task that carries out
+    the outbox over JSON-RPC must not claim it. (No Kamailio listens here: the hang-up is kept for retry.)"""
+    account, _op, _number = factories.make_floor()
+    settings.SIP_RPC_PORT = 9  # nothing listens
+    outbox.record(account.pk, [port.Ring(call_ref="w@host", leg_ref="L1", endpoint="sip:op@x"),
+                               port.HangupCall(call_ref="other@host", cause="normal")], notify=False)
+    assert sip_commands_task(account.pk) == 0
+    assert [c.type for c in outbox.take_pending(account.pk, call_ref="w@host")] == ["ring"]
+    assert [c.type for c in outbox.take_pending(account.pk)] == ["hangup"]  # kept for the next run
