@@ -283,20 +283,32 @@ def _announce_phone(op: Operator, registration: SipRegistration, registered: boo
          "expires_at": registration.expires_at.isoformat() if registered else None})
 
 
+def _stale(registration: SipRegistration | None, as_of: dt.datetime | None) -> bool:
+    """A report the registrar read before the one already applied: older news, to be ignored."""
+    return (as_of is not None and registration is not None and registration.reported_at is not None
+            and as_of <= registration.reported_at)
+
+
 @transaction.atomic
-def register_phone(operator_id: int, *, contact: str, expires_seconds: int) -> SipRegistration:
+def register_phone(operator_id: int, *, contact: str, expires_seconds: int,
+                   as_of: dt.datetime | None = None) -> SipRegistration | None:
     """The operator's phone registered (or refreshed its registration) at `contact` for `expires_seconds`.
     A logged-out operator is logged in (a phone that registers is ready for calls); any other state is
-    left as it is. A refresh changes only the expiry: the log gets a row only when the state changes."""
+    left as it is. A refresh changes only the expiry: the log gets a row only when the state changes.
+    `as_of` (the registrar's clock) orders reports: an older one than the last applied returns None."""
     if expires_seconds <= 0:
         raise MissingInput("expires_required", _("A registration lasts some seconds."), field="expires")
     op = lock_operator(operator_id)
     if not op.is_active:
         raise ActionError("operator_inactive", _("This operator is deactivated."))
+    if _stale(SipRegistration.objects.select_for_update().filter(operator_id=op.pk).first(), as_of):
+        return None
     at = now()
-    registration, _created = SipRegistration.objects.update_or_create(
-        operator_id=op.pk, defaults={"contact": contact[:255], "registered_at": at, "swept": False,
-                                     "expires_at": at + dt.timedelta(seconds=expires_seconds)})
+    values: dict[str, Any] = {"contact": contact[:255], "registered_at": at, "swept": False,
+                              "expires_at": at + dt.timedelta(seconds=expires_seconds)}
+    if as_of is not None:
+        values["reported_at"] = as_of
+    registration, _created = SipRegistration.objects.update_or_create(operator_id=op.pk, defaults=values)
     if op.state == S.LOGGED_OUT:
         op = transition_locked(op, S.AVAILABLE, via=Via.SIP_PHONE, reason="SIP phone registered")
         _announce_available(op)
@@ -305,13 +317,18 @@ def register_phone(operator_id: int, *, contact: str, expires_seconds: int) -> S
 
 
 @transaction.atomic
-def unregister_phone(operator_id: int) -> SipRegistration | None:
+def unregister_phone(operator_id: int, *, as_of: dt.datetime | None = None) -> SipRegistration | None:
     """The operator's phone unregistered (expires=0): the registration lapses now and the operator is logged
-    off, unless on a call (then the sweep logs them off once it has ended). Twice is once."""
+    off, unless on a call (then the sweep logs them off once it has ended). Twice is once. A report the
+    registrar read before the last applied one (`as_of`: a late unregistration of a phone that registered
+    again since) changes nothing and returns None."""
     op = lock_operator(operator_id)
     registration = SipRegistration.objects.select_for_update().filter(operator_id=op.pk).first()
-    if registration is None:
+    if registration is None or _stale(registration, as_of):
         return None
+    if as_of is not None:
+        registration.reported_at = as_of
+        registration.save(update_fields=["reported_at"])
     if registration.expires_at > now():
         registration.expires_at = now()
         registration.save(update_fields=["expires_at"])

@@ -229,6 +229,8 @@ class ConsolePresence(models.Model):
 class SipRegistration(models.Model):
     """An operator's SIP phone as Kamailio's registrar last reported it (agents.actions.register_phone).
 
+    `reported_at` orders the registrar's reports: one read before the last applied (a late unregistration
+    from a phone that has registered again since) is ignored.
     `expires_at` is a database timestamp: an unregistration sets it to now, and the beat sweep
     (`agents.tasks.expire_phone_registrations_task`) logs off the operators whose registration lapsed
     (`swept` records that it did), so an unregistered phone is never offered a call.
@@ -240,6 +242,9 @@ class SipRegistration(models.Model):
     expires_at = models.DateTimeField(_("registered until"))
     registered_at = models.DateTimeField(_("registered"))
     swept = models.BooleanField(default=False)
+    # The registrar's clock when it read the location for the report last applied: a report read earlier
+    # (retried, or sent by another report queue) is older news and changes nothing.
+    reported_at = models.DateTimeField(_("reported by the registrar"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("SIP phone registration")

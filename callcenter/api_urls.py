@@ -41,6 +41,7 @@ urlpatterns = [
     path("telephony/commands/", TelephonyCommandsView.as_view(), name="telephony-commands"),
     path("telephony/sip/decide/", sip_edge.decide, name="telephony-sip-decide"),
     path("telephony/sip/report/", sip_edge.report, name="telephony-sip-report"),
+    path("telephony/sip/reports/", sip_edge.reports, name="telephony-sip-reports"),
     path("telephony/sip/credentials/", sip_edge.credentials, name="telephony-sip-credentials"),
     path("calls/originate/", OriginateView.as_view(), name="call-originate"),
     path("calls/test/", TestCallView.as_view(), name="call-test"),

@@ -18,11 +18,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from callcenter.routing import websocket_urlpatterns  # noqa: E402
 from core.websocket_origin import SameOriginValidator  # noqa: E402
 from webhook.edge import EngineEdge  # noqa: E402
+from webhook.sip_edge import SipEdge  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # The engines' signed events take the lean edge (webhook/edge.py); every other request is Django's.
-        "http": EngineEdge(http_app),
+        # The engines' signed events and Kamailio's questions take the lean edges (webhook/edge.py,
+        # webhook/sip_edge.py); every other request is Django's.
+        "http": EngineEdge(SipEdge(http_app)),
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

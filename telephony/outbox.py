@@ -47,11 +47,18 @@ TEST_CALL_PREFIX = "test-"
 
 
 @transaction.atomic
-def take_pending(account_id: int, limit: int = 500, *, test_calls: bool = False) -> list[Command]:
+def take_pending(account_id: int, limit: int = 500, *, test_calls: bool = False, call_ref: str | None = None,
+                 types: frozenset[str] | None = None) -> list[Command]:
     """Claim the oldest undelivered commands (several pollers never get the same command).
 
-    An engine (`test_calls=False`) never gets a test call's commands; the test-call player gets only those."""
+    An engine (`test_calls=False`) never gets a test call's commands; the test-call player gets only those.
+    `call_ref` and `types` narrow the claim to one call's commands, or to some command types (an engine that
+    fetches a call's steps when it asks for them, and carries out only some kinds on its own)."""
     pending = OutboundCommand.objects.filter(account_id=account_id, delivered_at__isnull=True)
+    if call_ref is not None:
+        pending = pending.filter(call_ref=call_ref)
+    if types is not None:
+        pending = pending.filter(payload__type__in=sorted(types))
     pending = (pending.filter(call_ref__startswith=TEST_CALL_PREFIX) if test_calls
                else pending.exclude(call_ref__startswith=TEST_CALL_PREFIX))
     rows = list(pending.order_by("id").select_for_update(skip_locked=True)[:limit])

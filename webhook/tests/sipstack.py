@@ -83,7 +83,8 @@ class SipStack:
     def start(self) -> SipStack:
         self.web = self._spawn([sys.executable, "-m", "uvicorn", "callcenter.asgi:application", "--host",
                                 "127.0.0.1", "--port", str(self.web_port), "--lifespan", "off",
-                                "--no-access-log"], "web.log", cwd=ROOT, env=child_env(**self.env()))
+                                "--no-access-log", "--timeout-keep-alive", "75"], "web.log", cwd=ROOT,
+                               env=child_env(**self.env()))
         self.start_proxy()
         wait_listening(self.web_port, self.web, "the web process")
         self.warm_up()
@@ -101,6 +102,22 @@ class SipStack:
         self.kamailio = self._spawn(["kamailio", "-f", str(cfg), "-DD", "-E", "-Y", str(self.dir),
                                      "-m", "64", "-M", "8"], "kamailio.log")
         wait_listening(self.rpc_port, self.kamailio, "kamailio")
+        self.wait_rpc()
+
+    def wait_rpc(self, seconds: float = 30) -> None:
+        """Until Kamailio's JSON-RPC answers: its TCP port listens before its workers take requests (on a
+        loaded machine a first request can meet a reset)."""
+        body = b'{"jsonrpc": "2.0", "method": "core.uptime", "id": 1}'
+        deadline = time.time() + seconds
+        while True:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{self.rpc_port}/RPC", data=body, method="POST")
+                urllib.request.urlopen(request, timeout=5).close()
+                return
+            except OSError:
+                if time.time() > deadline or self.kamailio.poll() is not None:
+                    raise
+                time.sleep(0.2)
 
     def kill(self, process: subprocess.Popen) -> None:
         """SIGKILL: the process says nothing more (no BYE, no report)."""

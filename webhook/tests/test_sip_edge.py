@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -13,8 +14,10 @@ from agents import actions as presence
 from agents.models import sip_realm
 from budget.models import ChannelLease
 from routing.choices import OverflowAction
-from telephony import port
+from telephony import outbox, port
 from telephony.backends.sip import translate
+from telephony.backends.sip.tasks import sip_commands_task
+from telephony.models import OutboundCommand
 from tests import factories
 from webhook.sip import TOKEN_HEADER
 
@@ -124,3 +127,82 @@ def test_registration_reports_are_scoped_to_the_account_and_ring_the_contact():
     op.refresh_from_db()
     assert op.state == "available"
     assert ask("decide", invite(number.number)).json()["uri"] == "sip:op@192.0.2.1:5070"
+
+
+def reports(docs, **headers):
+    return Client().post("/api/v1/telephony/sip/reports/", json.dumps(docs), content_type="application/json",
+                         headers=headers or {TOKEN_HEADER: TOKEN})
+
+
+def test_a_batch_of_reports_is_applied_in_order_and_a_retried_batch_changes_nothing():
+    account, _op, number = factories.make_floor()
+    leg = ask("decide", invite(number.number, call_id="b1@host")).json()["leg"]
+    doc = {"call_id": "b1@host", "account": str(account.pk), "leg": leg}
+    batch = [{**doc, "type": "answered"}, {**doc, "type": "ended", "duration": 3}, "junk", {"type": "answered"}]
+    assert reports(batch).json() == {"taken": 2, "of": 4}
+    call = Call.objects.get(account=account)
+    assert call.state == CallState.ENDED and call.outcome == Outcome.ANSWERED  # answered first, then ended
+    ended_at = call.ended_at
+    assert reports(batch).json() == {"taken": 2, "of": 4}  # Kamailio sent it again: nothing twice
+    call.refresh_from_db()
+    assert call.ended_at == ended_at and call.outcome == Outcome.ANSWERED
+    assert reports({"not": "a list"}).status_code == 400
+    assert reports([doc] * 201).status_code == 413
+
+
+def test_the_token_may_come_as_the_basic_authentication_password():
+    good = "Basic " + base64.b64encode(f"kamailio:{TOKEN}".encode()).decode()
+    bad = "Basic " + base64.b64encode(b"kamailio:nope").decode()
+    assert reports([], Authorization=good).json() == {"taken": 0, "of": 0}
+    assert reports([], Authorization=bad).status_code == 403
+    assert reports([], Authorization="Basic %%%").status_code == 403
+
+
+def test_a_late_unregistration_never_logs_out_a_phone_registered_since():
+    """The registrar's reports carry its clock: an unregistration read before the registration already
+    applied (another Call-ID, a retried batch) is older news and changes nothing."""
+    account, op, number = factories.make_floor()
+    presence.logoff_operator(op.pk)
+    base = {"call_id": "reg-new", "account": str(account.pk), "operator": str(op.pk)}
+    fresh = {**base, "type": "registered", "contact": "sip:op@192.0.2.7:5070", "expires": 1300, "now": 1000,
+             "at": "1764800000.500000"}
+    late = {**base, "call_id": "reg-old", "type": "unregistered", "at": "1764800000.100000"}
+    assert reports([fresh, late]).json() == {"taken": 1, "of": 2}
+    op.refresh_from_db()
+    assert op.state == "available"
+    assert ask("decide", invite(number.number, call_id="after@host")).json()["uri"] == "sip:op@192.0.2.7:5070"
+    assert reports([{**late, "at": "1764800001.000000"}]).json() == {"taken": 1, "of": 1}  # a newer one applies
+    op.refresh_from_db()
+    assert op.state in ("logged_out", "ringing")  # ringing: the sweep logs off once the call has ended
+
+
+def test_a_queued_caller_is_kept_waiting_then_given_the_ring_of_the_freed_operator():
+    account, op, number = factories.make_floor()
+    number.service.wrapup_seconds = 0
+    number.service.save()
+    first = ask("decide", invite(number.number, call_id="q1@host")).json()
+    talk = {"call_id": "q1@host", "account": str(account.pk), "leg": first["leg"]}
+    assert reports([{**talk, "type": "answered"}]).json()["taken"] == 1
+    assert ask("decide", invite(number.number, call_id="q2@host")).json() == {
+        "action": "queue", "account": str(account.pk), "retry_ms": 1000}
+    waiting = {"type": "waiting", "call_id": "q2@host", "account": str(account.pk)}
+    assert ask("decide", waiting).json()["action"] == "queue"  # nobody free yet: wait on
+    ended = {**talk, "type": "ended", "duration": 2}
+    assert reports([ended]).json()["taken"] == 1  # the operator frees: the ring for q2 waits in the outbox
+    assert reports([ended]).json()["taken"] == 1  # a redelivery keeps no second ring
+    assert OutboundCommand.objects.filter(account=account, call_ref="q2@host").count() == 1
+    ring = ask("decide", waiting).json()
+    assert ring["action"] == "ring" and ring["uri"] == op.endpoint and ring["leg"]
+    assert Call.objects.get(account=account, engine_ref="q2@host").state == CallState.RINGING
+
+
+def test_the_sip_task_leaves_rings_to_their_waiting_callers(settings):
+    """Kamailio takes a queued caller's ring when it asks (decide/ waiting); the Celery task that carries out
+    the outbox over JSON-RPC must not claim it. (No Kamailio listens here: the hang-up is kept for retry.)"""
+    account, _op, _number = factories.make_floor()
+    settings.SIP_RPC_PORT = 9  # nothing listens
+    outbox.record(account.pk, [port.Ring(call_ref="w@host", leg_ref="L1", endpoint="sip:op@x"),
+                               port.HangupCall(call_ref="other@host", cause="normal")], notify=False)
+    assert sip_commands_task(account.pk) == 0
+    assert [c.type for c in outbox.take_pending(account.pk, call_ref="w@host")] == ["ring"]
+    assert [c.type for c in outbox.take_pending(account.pk)] == ["hangup"]  # kept for the next run

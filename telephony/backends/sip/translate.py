@@ -1,9 +1,11 @@
 """Kamailio's questions and reports as port events, and the port's commands as Kamailio's next step.
 
 A proxy carries no media: it rings an operator's URI (`Ring`), refuses a call with a SIP code (`HangupCall`,
-`Transfer` as a 302) and passes everything else through untouched (the caller and the operator talk end to
-end, so `Answer`, `Bridge` and hold have nothing to do). A `Play` the ACD waits for (a welcome prompt) is
-reported finished at once: this backend plays no prompt (see the README's "SIP calls" section).
+`Transfer` as a 302), keeps a queued caller's INVITE waiting (`StartHold` with no ring: 182 Queued, asked
+again until a ring or an end comes) and passes everything else through untouched (the caller and the
+operator talk end to end, so `Answer`, `Bridge` and the hold itself have nothing to do). A `Play` the ACD
+waits for (a welcome prompt) is reported finished at once: this backend plays no prompt (see the README's
+"SIP calls" section).
 """
 
 from __future__ import annotations
@@ -103,10 +105,11 @@ def report_event(doc: dict[str, Any]) -> port.Event | None:
 class Decision:
     """Kamailio's next step: ring `uri` for `timeout_ms` as `leg`, or refuse with `code`, `reason`, `headers`."""
 
-    action: str  # ring | refuse
+    action: str  # ring | refuse | queue
     uri: str = ""
     leg: str = ""
     timeout_ms: int = 0
+    retry_ms: int = 0  # queue: ask again after this long
     code: int = 0
     reason: str = ""
     headers: str = ""
@@ -117,6 +120,8 @@ class Decision:
         doc: dict[str, Any] = {"action": self.action, "account": account}
         if self.action == "ring":
             doc.update(uri=self.uri, leg=self.leg, timeout_ms=self.timeout_ms)
+        elif self.action == "queue":
+            doc.update(retry_ms=self.retry_ms)
         else:
             doc.update(code=self.code, reason=self.reason, headers=self.headers)
         return doc
@@ -134,9 +139,15 @@ def plan_limit_refusal() -> Decision:
     return refusal(code, PLAN_LIMIT_CODES[code], PLAN_LIMIT, settings.SIP_RETRY_AFTER)
 
 
+def queued() -> Decision:
+    return Decision("queue", retry_ms=max(1, settings.SIP_QUEUE_POLL_SECONDS) * 1000)
+
+
 def decide(commands: list[port.Command]) -> Decision | None:
-    """The step the commands ask of a proxy; None when they ask none (the caller is queued: see NO_MEDIA)."""
+    """The step the commands ask of a proxy: ring, refuse, or (a hold with no ring) keep the caller waiting;
+    None when they ask none a proxy can take (a voicemail, a menu's digits: NO_MEDIA)."""
     untaken = []
+    hold = False
     for command in commands:
         if isinstance(command, port.Ring):
             return Decision("ring", uri=command.endpoint, leg=command.leg_ref,
@@ -151,6 +162,8 @@ def decide(commands: list[port.Command]) -> Decision | None:
                             headers=f"Contact: <tel:{command.destination}>\r\n")
         if isinstance(command, port.Play) and command.notify:
             return Decision("refuse", pending_prompt=command.prompt)
+        if isinstance(command, port.StartHold):
+            hold = True
         if isinstance(command, port.RecordVoicemail | port.CollectDigits):
             untaken.append(command.type)
-    return None
+    return queued() if hold and not untaken else None
