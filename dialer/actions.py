@@ -24,7 +24,6 @@ from core.events import account_group, send_event_on_commit
 
 from . import compliance
 from .choices import (
-    OPEN_OUTCOMES,
     RETRY_OUTCOMES,
     AttemptOutcome,
     CampaignState,
@@ -258,7 +257,7 @@ def sync_attempts(campaign_id: int) -> int:
     changed = 0
     open_attempts = (Attempt.objects.select_for_update(skip_locked=True, of=("self",))
                      .select_related("campaign", "lead", "call")
-                     .filter(campaign_id=campaign_id, outcome__in=list(OPEN_OUTCOMES), call__isnull=False))
+                     .filter(campaign_id=campaign_id, call__isnull=False).open())
     for attempt in open_attempts:
         call: Call = attempt.call
         if attempt.outcome in (AttemptOutcome.LIVE, AttemptOutcome.RINGING) and call.operator_id \
