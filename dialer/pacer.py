@@ -93,7 +93,7 @@ def place_tick(campaign_id: int, *, owner: str = OWNER) -> Tick:
     with transaction.atomic():
         campaign = Campaign.objects.select_related("service").get(pk=campaign_id)
         if campaign.mode == CampaignMode.PREVIEW:
-            return Tick([], None)  # the operator dials from the console (not built yet)
+            return Tick([], None)  # the operator dials from the console (dialer/preview.py)
         state = floor_state(campaign, at)
         if campaign.mode == CampaignMode.PROGRESSIVE:
             decision = pacing.Decision(pacing.progressive_calls(state), "progressive")
@@ -103,8 +103,10 @@ def place_tick(campaign_id: int, *, owner: str = OWNER) -> Tick:
                 + len(state.talk_elapsed_s)
             decision = pacing.calls_to_place(state, est, control, channel_budget=budget_for_campaign)
         attempts = actions.claim_leads(campaign, decision.calls, at)
+    # (An attempt an operator holds in preview is theirs to dial or skip, however long they read it.)
     stale = list(Attempt.objects.filter(campaign_id=campaign_id, outcome=AttemptOutcome.PENDING,
-                                        dialed_at__isnull=True, created_at__lt=at - STALE_PENDING)
+                                        dialed_at__isnull=True, created_at__lt=at - STALE_PENDING,
+                                        operator__isnull=True)
                  .values_list("pk", flat=True)[:100])
     return Tick([*stale, *(a.pk for a in attempts)], decision)
 
