@@ -19,7 +19,7 @@ from playwright.sync_api import expect, sync_playwright
 from acd.actions import handle_event
 from dialer import actions
 from dialer.choices import AttemptOutcome, CampaignMode, CampaignState
-from dialer.models import Attempt, Campaign, Lead, LeadList
+from dialer.models import WEEKDAYS, Attempt, Campaign, Lead, LeadList
 from telephony import port
 from tests import factories
 
@@ -27,6 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 WAIT = 15_000  # ms
 _events = itertools.count(1)
+ALL_DAY = {d: ["00:00", "23:59"] for d in WEEKDAYS}
 
 
 @pytest.mark.browser
@@ -53,7 +54,8 @@ class ConsolePreviewBrowserTests(ChannelsLiveServerTestCase):
         self.op = factories.make_operator(self.account, login="anna", name="Anna Rossi")
         self.service = factories.make_service(self.account, [(self.op, 5)], name="Sales")
         campaign = Campaign.objects.create(account=self.account, name="Renewals", service=self.service,
-                                           caller_id="+390212345678", mode=CampaignMode.PREVIEW)
+                                           caller_id="+390212345678", mode=CampaignMode.PREVIEW,
+                                           calling_hours=ALL_DAY)  # the live server runs on the wall clock
         self.campaign = actions.change_campaign_state(campaign.pk, CampaignState.RUNNING, by="test")
         self.list = LeadList.objects.create(account=self.account, campaign=self.campaign, name="Customers",
                                             custom_fields=["name", "plan"])
@@ -112,6 +114,7 @@ class ConsolePreviewBrowserTests(ChannelsLiveServerTestCase):
             expect(console.locator("#state")).to_have_attribute("data-state", "ringing", timeout=WAIT)
             expect(console.locator("#card-fields dd")).to_have_text(["Ada <b>Lovelace</b>", "Gold"])
             assert console.locator("#card-fields b").count() == 0
+            expect(console.locator("#card-caller")).to_have_text("+390612345602")  # the person, not our caller id
             expect(console.locator("#preview-status")).to_have_text("")
             console.screenshot(path=str(ARTIFACTS / "console-preview-call-card-en.png"), full_page=True)
 
