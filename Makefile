@@ -74,7 +74,7 @@ bench: install-dev
 	@for b in bench/bench_*.py; do n=$${b#bench/bench_}; $(MAKE) --no-print-directory bench-$${n%.py} || exit 1; done
 
 bench-%: install-dev
-	FAST_PASSWORD_HASHER=1 DEBUG=$${DEBUG:-true} $(WITH_TEST_SERVICES) $(PY) bench/bench_$*.py
+	FAST_PASSWORD_HASHER=1 DEBUG=$${DEBUG:-true} $(WITH_TEST_SERVICES) $(PY) bench/bench_$*.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -53,6 +53,9 @@ class Call(models.Model):
                              db_index=False, verbose_name=_("in voice menu"))
     menu_tries = models.PositiveSmallIntegerField(_("menu retries"), default=0)
     menu_path = models.JSONField(_("menu path"), default=list, blank=True)
+    # What whoever placed the call wants its operator to read on the call card (the dialer: the lead's
+    # custom fields), as [{"label", "value"}]: the ACD shows it and knows nothing of where it came from.
+    screen_fields = models.JSONField(_("call card fields"), default=list, blank=True)
 
     class Meta:
         ordering = ["-arrived_at"]

@@ -49,7 +49,7 @@ def enter_queue(call: Call, work: Work) -> None:
     call.queued_at = work.at
     if service.overflow_action != OverflowAction.HOLD:
         call.queue_deadline = work.at + dt.timedelta(seconds=service.max_wait_seconds)
-    if call.criterion == Criterion.LAST_OPERATOR:
+    if call.criterion == Criterion.LAST_OPERATOR and call.target_operator_id is None:
         _sticky_target(call, service, work)
     work.log(call, CallEventKind.ENTERED_QUEUE, target=call.target_operator_id)
     work.command(StartHold(call_ref=call.engine_ref, prompt=prompt_ref(service.hold_prompt, BUILTIN_HOLD)))

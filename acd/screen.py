@@ -33,8 +33,10 @@ def caller_history(call: Call) -> list[dict[str, Any]]:
 def screen_info(call: Call, service: Service, at: dt.datetime) -> dict[str, Any]:
     waited_from = call.queued_at or call.arrived_at
     return {"call_id": call.pk, "service": service.name, "caller": call.caller, "dialed": call.dialed,
+            "direction": call.direction,
             "waited_seconds": round((at - waited_from).total_seconds(), 1),
-            "menu_path": [f"{step['digit']} {step['label']}" for step in call.menu_path]}
+            "menu_path": [f"{step['digit']} {step['label']}" for step in call.menu_path],
+            "fields": list(call.screen_fields or [])}
 
 
 def whisper_text(call: Call, service: Service, operator: Operator) -> str:

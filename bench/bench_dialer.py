@@ -87,6 +87,9 @@ def run_cell(args) -> dict:
     out = {"operators": n_ops, "live_rate": p, "channels_per_operator": per_op, "budget": budget}
     out["progressive"] = run_policy(Progressive, n_ops, budget, streams)
     out["vicidial_tapered"] = run_policy(VicidialTapered, n_ops, budget, streams)
+    # The earlier replica (brake once a minute), reported beside it: see VicidialTapered's docstring.
+    out["vicidial_tapered_60s_brake"] = run_policy(lambda: VicidialTapered(brake_every_update=False), n_ops,
+                                                   budget, streams)
     level, tuned = tune_ratio(n_ops, budget, streams)
     out["tuned_ratio"] = {"level": level, **tuned}
     out["ours"] = run_policy(Ours, n_ops, budget, streams)
@@ -147,6 +150,12 @@ def main() -> int:
               f" {peak}"
               f"/{r['budget']} | {ref.get('progressive_busy_pct', '-')}/{ref.get('oracle_busy_pct', '-')} |"
               f" {'yes' if r['met'] else 'NO: ' + ','.join(k for k, v in r['checks'].items() if not v)}")
+    for r in results:
+        V0 = r["vicidial_tapered_60s_brake"]
+        print(f"{r['operators']:>3} {r['live_rate']:>4} {r['budget']:>4} |"
+              " earlier VICIdial replica (brake once a minute):"
+              f" busy {V0['busy_pct']:.1f} %, talk {V0['talk_min_per_op_hour']:.1f} min/h, abandons"
+              f" {V0['abandon_mean_pct']:.2f} %, days over 3 % {V0['days_over_3pct_share']:.1f}")
     met = all(r["met"] for r in results)
     n_met = sum(r["met"] for r in results)
     elapsed = round(time.perf_counter() - t0, 1)

@@ -15,6 +15,7 @@ from agents.actions import operator_snapshot
 from agents.models import Operator, PauseReason
 from budget import actions as budget
 from budget.models import LimitRefusal
+from core import console
 from core.clock import now
 from routing.models import Service
 
@@ -37,7 +38,8 @@ def pause_reasons(account_id: int) -> list[dict[str, Any]]:
 def console_snapshot(operator_id: int) -> dict[str, Any]:
     op = Operator.objects.select_related("pause_reason", "account").get(pk=operator_id)
     return {"operator": operator_snapshot(op), "offer": offer_card(op),
-            "pause_reasons": pause_reasons(op.account_id), "account": op.account.name}
+            "pause_reasons": pause_reasons(op.account_id), "account": op.account.name,
+            **console.snapshot_parts(op.pk)}  # e.g. the dialer's preview card
 
 
 def wallboard_snapshot(account_id: int) -> dict[str, Any]:

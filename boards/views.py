@@ -22,6 +22,7 @@ from acd.screen import caller_history
 from agents import actions
 from agents.choices import OperatorState, PauseSource, Via
 from agents.models import Operator
+from core.console import action as extension_action
 from core.errors import ActionError
 
 from .forms import OperatorLoginForm
@@ -154,6 +155,8 @@ def console_action(request: HttpRequest) -> JsonResponse:
             result = actions.resume_operator(op.pk, via=Via.CONSOLE)
         elif name == "logoff":
             result = actions.logoff_operator(op.pk, via=Via.CONSOLE)
+        elif isinstance(name, str) and (extension := extension_action(name)) is not None:
+            return JsonResponse(extension(op.pk, body))  # an app's own button (core/console.py)
         else:
             return JsonResponse({"detail": _("Unknown action."), "field": "action"}, status=400)
     except BadRequest as exc:

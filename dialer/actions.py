@@ -24,7 +24,6 @@ from core.events import account_group, send_event_on_commit
 
 from . import compliance
 from .choices import (
-    OPEN_OUTCOMES,
     RETRY_OUTCOMES,
     AttemptOutcome,
     CampaignState,
@@ -34,6 +33,7 @@ from .choices import (
 from .models import Attempt, Campaign, Disposition, DoNotCall, Lead
 
 log = logging.getLogger(__name__)
+PREVIEW_SKIP_REST = dt.timedelta(hours=1)  # a lead an operator skipped is not shown again before this
 
 S = CampaignState
 CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -165,7 +165,7 @@ def place_attempt(attempt_id: int) -> Attempt | None:
     at = now()
     if not _claim_for_dialing(attempt_id, at):
         return None
-    attempt = Attempt.objects.select_related("campaign", "lead").get(pk=attempt_id)
+    attempt = Attempt.objects.select_related("campaign", "lead", "lead__lead_list").get(pk=attempt_id)
     campaign, lead = attempt.campaign, attempt.lead
     if campaign.state != CampaignState.RUNNING:
         return _finish(attempt, AttemptOutcome.REFUSED, at, count_attempt=False)
@@ -183,13 +183,21 @@ def place_attempt(attempt_id: int) -> Attempt | None:
         return _finish(attempt, AttemptOutcome.REFUSED, at, count_attempt=False)
     call = originate_call(campaign.account_id, lead.phone, direction=Direction.OUTBOUND,
                           caller_id=campaign.caller_id, amd=campaign.amd_enabled,
-                          timeout_seconds=campaign.ring_seconds)
+                          timeout_seconds=campaign.ring_seconds, screen_fields=lead_card_fields(lead))
     attempt.call = call
     if call.outcome == Outcome.REJECTED:  # REACH_PLAN_LIMIT: nothing was dialled
         return _finish(attempt, AttemptOutcome.REFUSED, at, count_attempt=False)
     attempt.outcome = AttemptOutcome.RINGING
     attempt.save(update_fields=["call", "outcome"])
     return attempt
+
+
+def lead_card_fields(lead: Lead) -> list[dict[str, str]]:
+    """The lead's custom fields as the operator reads them on the call card: the list's columns first, in
+    their order, then any other field the row had."""
+    order = [str(c) for c in (lead.lead_list.custom_fields or [])]
+    keys = [k for k in order if k in lead.fields] + [k for k in lead.fields if k not in order]
+    return [{"label": k, "value": str(lead.fields[k])} for k in keys[:50]]
 
 
 def _finish(attempt: Attempt, outcome: str, at: dt.datetime, *, count_attempt: bool = True) -> Attempt:
@@ -209,6 +217,8 @@ def _finish(attempt: Attempt, outcome: str, at: dt.datetime, *, count_attempt: b
         lead.next_attempt_at = None
     elif outcome in (AttemptOutcome.CONNECTED,):
         lead.state, lead.next_attempt_at = LeadState.DONE, None
+    elif outcome == AttemptOutcome.SKIPPED:  # the operator passed on it (preview): back in the list, later
+        lead.state, lead.next_attempt_at = LeadState.RETRY, at + PREVIEW_SKIP_REST
     elif outcome == AttemptOutcome.BLOCKED:
         lead.state = LeadState.RETRY
         lead.next_attempt_at = compliance.next_opening(campaign.hours(), lead.timezone, at + dt.timedelta(minutes=1))
@@ -222,6 +232,11 @@ def _finish(attempt: Attempt, outcome: str, at: dt.datetime, *, count_attempt: b
     lead.save(update_fields=["attempts", "last_outcome", "abandoned_at", "machine_at", "state", "next_attempt_at"])
     _campaign_event(campaign, "attempt", attempt=attempt.pk, outcome=outcome)
     return attempt
+
+
+def finish_skipped(attempt: Attempt, at: dt.datetime) -> Attempt:
+    """A lead skipped in preview: closed without counting as an attempt (dialer/preview.py)."""
+    return _finish(attempt, AttemptOutcome.SKIPPED, at, count_attempt=False)
 
 
 def lock_attempt_of_call(call_id: int) -> Attempt | None:
@@ -258,7 +273,7 @@ def sync_attempts(campaign_id: int) -> int:
     changed = 0
     open_attempts = (Attempt.objects.select_for_update(skip_locked=True, of=("self",))
                      .select_related("campaign", "lead", "call")
-                     .filter(campaign_id=campaign_id, outcome__in=list(OPEN_OUTCOMES), call__isnull=False))
+                     .filter(campaign_id=campaign_id, call__isnull=False).open())
     for attempt in open_attempts:
         call: Call = attempt.call
         if attempt.outcome in (AttemptOutcome.LIVE, AttemptOutcome.RINGING) and call.operator_id \

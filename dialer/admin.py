@@ -85,6 +85,14 @@ class CampaignAdmin(AccountScopedAdmin):
         return redirect("admin:dialer_campaign_page", pk=campaign.pk)
 
 
+def progress_html(p: dict[str, int], list_id: int) -> str:
+    pct = round(100 * p["done"] / p["total"]) if p["total"] else 0
+    label = _("%(done)d done, %(remaining)d remaining of %(total)d") % p
+    return format_html('<span class="lead-list-progress" data-list="{}" data-done="{}" data-remaining="{}">'
+                       '<progress max="100" value="{}" aria-label="{}" title="{} %"></progress> {}</span>',
+                       list_id, p["done"], p["remaining"], pct, label, pct, label)
+
+
 class LeadImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"),
                            help_text=_("A header row; a column named phone (E.164), optionally timezone."))
@@ -96,12 +104,11 @@ class LeadListAdmin(AccountScopedAdmin):
     list_filter = ["is_active", "account"]
     search_fields = ["name"]
 
-    @admin.display(description=_("progress (done / total)"))
+    @admin.display(description=_("progress (done / remaining)"))
     def progress_bar(self, obj: LeadList) -> str:
-        p = imports.progress(obj)
-        pct = round(100 * p["done"] / p["total"]) if p["total"] else 0
-        return format_html('<progress max="100" value="{}" title="{} %"></progress> {} / {} '
-                           '<a href="{}">{}</a>', pct, pct, p["done"], p["total"],
+        """The list's bar: leads done (called to an end: connected, exhausted, do-not-call) against those
+        remaining (new, waiting for a retry, being called), as the campaign page counts them."""
+        return format_html('{} <a href="{}">{}</a>', progress_html(imports.progress(obj), obj.pk),
                            reverse("admin:dialer_leadlist_import", args=[obj.pk]), _("import"))
 
     def get_urls(self):
@@ -129,7 +136,8 @@ class LeadListAdmin(AccountScopedAdmin):
             return redirect("admin:dialer_leadlist_changelist")
         context = {**self.admin_site.each_context(request), "title": _("Import leads into %(list)s")
                    % {"list": lead_list}, "form": form, "report": report, "lead_list": lead_list,
-                   "opts": self.model._meta, "progress": imports.progress(lead_list)}
+                   "opts": self.model._meta,
+                   "progress_bar": progress_html(imports.progress(lead_list), lead_list.pk)}
         return TemplateResponse(request, "admin/dialer/lead_import.html", context)
 
 

@@ -11,7 +11,11 @@ class DialerConfig(AppConfig):
         # The ACD asks the dialer what to do with an originated call once it is answered (acd/flows/outbound.py);
         # the dialer sits above the ACD, so it registers itself rather than the ACD importing it.
         from acd.flows import outbound
+        from core import console as core_console
 
+        from . import console
         from .director import DialerDirector
 
         outbound.set_director(DialerDirector())
+        # Preview mode's card and buttons on the operator console (boards), which the dialer may not import.
+        core_console.register("dialer", console.EXTENSION)

@@ -47,6 +47,7 @@ class AttemptOutcome(models.TextChoices):
     REFUSED = "refused", _("Not placed (channel limit)")
     BLOCKED = "blocked", _("Not placed (do-not-call or compliance)")
     FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped by the operator (preview)")
 
 
 # Outcomes after which the lead is called again (after the campaign's delay), while attempts remain.

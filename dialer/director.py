@@ -11,7 +11,7 @@ from telephony import port
 from telephony.choices import BuiltinPrompt
 
 from . import actions
-from .choices import AttemptOutcome, MachineAction
+from .choices import AttemptOutcome, CampaignMode, MachineAction
 
 BUILTIN_SAFE_HARBOR = BuiltinPrompt.SAFE_HARBOR.value
 BUILTIN_MACHINE_MESSAGE = BuiltinPrompt.MACHINE_MESSAGE.value
@@ -33,7 +33,11 @@ class DialerDirector:
         actions.record_answer(attempt, verdict, work.at)
         campaign = attempt.campaign
         if verdict != "machine":
-            return AnswerPlan(queue_service_id=campaign.service_id)
+            # Preview: the operator who read the lead and clicked to dial takes the call (operator is set on
+            # the attempt at preview; for the other modes only once an operator is connected).
+            preview = campaign.mode == CampaignMode.PREVIEW and attempt.operator_id is not None
+            return AnswerPlan(queue_service_id=campaign.service_id,
+                              operator_id=attempt.operator_id if preview else None)
         if campaign.machine_action == MachineAction.PLAY_MESSAGE:
             return AnswerPlan(prompt=prompt_ref(campaign.machine_prompt, BUILTIN_MACHINE_MESSAGE),
                               prompt_seconds=prompt_seconds(campaign.machine_prompt))

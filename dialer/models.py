@@ -14,6 +14,7 @@ from accounts.models import validate_timezone
 from core.validators import normalize_e164
 
 from .choices import (
+    OPEN_OUTCOMES,
     AmdVerdict,
     AttemptOutcome,
     CampaignMode,
@@ -202,6 +203,13 @@ class DoNotCall(models.Model):
             raise ValidationError({"phone": exc.messages[0]}) from exc
 
 
+class AttemptQuerySet(models.QuerySet):
+    def open(self) -> AttemptQuerySet:
+        """Attempts whose call is still in flight. The outcome alone does not say it: "connected" is both the
+        outcome of a call in conversation and the final outcome of one that ended (its `ended_at` is set)."""
+        return self.filter(outcome__in=list(OPEN_OUTCOMES), ended_at__isnull=True)
+
+
 class Attempt(models.Model):
     """One dial of one lead. (lead, number) is unique: the originate task claims this row before dialing,
     so a redelivered task finds it claimed and never dials twice."""
@@ -223,6 +231,8 @@ class Attempt(models.Model):
     connected_at = models.DateTimeField(_("connected to an operator"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
 
+    objects = AttemptQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("attempt")
@@ -230,7 +240,8 @@ class Attempt(models.Model):
         constraints = [models.UniqueConstraint(fields=["lead", "number"], name="attempt_unique_number")]
         indexes = [models.Index(fields=["campaign", "created_at"], name="attempt_campaign_idx"),
                    models.Index(fields=["campaign", "outcome"], name="attempt_open_idx",
-                                condition=Q(outcome__in=["pending", "ringing", "live", "connected"]))]
+                                condition=Q(outcome__in=["pending", "ringing", "live", "connected"],
+                                            ended_at__isnull=True))]
 
     def __str__(self) -> str:
         return f"{self.lead_id}#{self.number} {self.outcome}"

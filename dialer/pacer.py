@@ -24,7 +24,7 @@ from agents.models import Operator
 from core.clock import now
 
 from . import actions, compliance, pacing, stats
-from .choices import OPEN_OUTCOMES, AttemptOutcome, CampaignMode, CampaignState
+from .choices import AttemptOutcome, CampaignMode, CampaignState
 from .models import Attempt, Campaign
 
 LEASE = dt.timedelta(seconds=5)
@@ -66,7 +66,7 @@ def floor_state(campaign: Campaign, at: dt.datetime) -> pacing.FloorState:
             if o["state"] == OperatorState.WRAP_UP and o["wrapup_until"]]
     talk = [max(0.0, (at - o["state_changed_at"]).total_seconds()) for o in ops
             if o["state"] == OperatorState.ON_CALL and o["state_changed_at"]]
-    open_attempts = list(Attempt.objects.filter(campaign=campaign, outcome__in=list(OPEN_OUTCOMES))
+    open_attempts = list(Attempt.objects.open().filter(campaign=campaign)
                          .values("outcome", "created_at", "dialed_at"))
     ringing = [max(0.0, (at - (a["dialed_at"] or a["created_at"])).total_seconds()) for a in open_attempts
                if a["outcome"] in (AttemptOutcome.PENDING, AttemptOutcome.RINGING)]
@@ -93,7 +93,7 @@ def place_tick(campaign_id: int, *, owner: str = OWNER) -> Tick:
     with transaction.atomic():
         campaign = Campaign.objects.select_related("service").get(pk=campaign_id)
         if campaign.mode == CampaignMode.PREVIEW:
-            return Tick([], None)  # the operator dials from the console (not built yet)
+            return Tick([], None)  # the operator dials from the console (dialer/preview.py)
         state = floor_state(campaign, at)
         if campaign.mode == CampaignMode.PROGRESSIVE:
             decision = pacing.Decision(pacing.progressive_calls(state), "progressive")
@@ -103,8 +103,10 @@ def place_tick(campaign_id: int, *, owner: str = OWNER) -> Tick:
                 + len(state.talk_elapsed_s)
             decision = pacing.calls_to_place(state, est, control, channel_budget=budget_for_campaign)
         attempts = actions.claim_leads(campaign, decision.calls, at)
+    # (An attempt an operator holds in preview is theirs to dial or skip, however long they read it.)
     stale = list(Attempt.objects.filter(campaign_id=campaign_id, outcome=AttemptOutcome.PENDING,
-                                        dialed_at__isnull=True, created_at__lt=at - STALE_PENDING)
+                                        dialed_at__isnull=True, created_at__lt=at - STALE_PENDING,
+                                        operator__isnull=True)
                  .values_list("pk", flat=True)[:100])
     return Tick([*stale, *(a.pk for a in attempts)], decision)
 
@@ -152,8 +154,9 @@ def running_campaign_ids() -> list[int]:
 
 
 def campaigns_with_open_attempts() -> list[int]:
-    """Paused or finished campaigns still have calls in flight: their attempts are brought up to date too."""
-    return list(Attempt.objects.filter(outcome__in=list(OPEN_OUTCOMES)).exclude(
+    """Paused or finished campaigns still have calls in flight: their attempts are brought up to date too
+    (only while a call is in flight: a connected attempt whose call ended is finished)."""
+    return list(Attempt.objects.open().exclude(
         campaign__state=CampaignState.RUNNING).order_by().values_list("campaign_id", flat=True).distinct())
 
 

@@ -17,7 +17,7 @@ from agents.models import Operator, OperatorEvent
 from budget import actions as budget
 
 from . import compliance
-from .choices import OPEN_OUTCOMES, AttemptOutcome, DispositionKind, RegulatoryProfile
+from .choices import AttemptOutcome, DispositionKind, RegulatoryProfile
 from .models import Attempt, Campaign
 
 MAX_SERIES_ATTEMPTS = 50_000  # a chart reads at most this many attempts (the newest)
@@ -199,8 +199,7 @@ def figures(campaign: Campaign, at: dt.datetime) -> dict:
     """The page's live figures: calls in flight against the channel budget, the dial ratio now (calls in
     flight per ready operator), the answer rate of the last 24 h, the abandon rate in the 24 h and 30-day
     windows (the campaign's formula), operators' share busy now."""
-    in_flight = Attempt.objects.filter(campaign=campaign, outcome__in=list(OPEN_OUTCOMES),
-                                       ended_at__isnull=True).count()
+    in_flight = Attempt.objects.open().filter(campaign=campaign).count()
     states = list(Operator.objects.filter(memberships__service_id=campaign.service_id, is_active=True)
                   .values_list("state", flat=True))
     ready = sum(1 for s in states if s in READY_STATES)

@@ -17,6 +17,7 @@ from billing.defaults import ensure_default_plans
 from billing.models import Plan
 from routing.models import PhoneNumber, Service, ServiceMembership
 
+from .campaigns import build_campaigns
 from .menus import build_menus
 from .scenario import Scenario
 
@@ -100,3 +101,4 @@ def _build_parts(account: Account, scenario: Scenario) -> None:
         PhoneNumber.objects.get_or_create(number=number, defaults={"account": account,
                                                                    "service": services[service_name]})
     build_menus(account.pk, scenario.menus, scenario.menu_numbers, services)
+    build_campaigns(account, scenario.campaigns, services)

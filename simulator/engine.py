@@ -106,7 +106,11 @@ class Engine:
             self.start = self.clock.now()
         self.end = self.start + dt.timedelta(hours=self.hours)
         # Originated calls' far end (dialer campaigns); at max speed the dialer's loops tick on our clock.
-        self.outbound = Outbound(self, outbound or OutboundRates(), pace=outbound is not None and speed == "max")
+        # Their rates: given (a test, the benchmark), else the scenario's `outbound` shares.
+        o = scenario.outbound
+        rates = outbound or OutboundRates(live=o.live, no_answer=o.no_answer, busy=o.busy, machine=o.machine,
+                                          invalid=o.invalid)
+        self.outbound = Outbound(self, rates, pace=outbound is not None and speed == "max")
 
     # --- scheduling ------------------------------------------------------------------------------------
     def at(self, moment: dt.datetime, kind: str, **data: Any) -> None:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from core.validators import normalize_e164
 from routing.choices import Criterion, OverflowAction
 
+from .campaigns import CampaignSpec, CampaignSpecError, parse_campaigns
 from .menus import MenuSpec, MenuSpecError, parse_menus
 
 
@@ -96,6 +97,7 @@ class Scenario:
     outbound: Outbound = field(default_factory=Outbound)
     menus: tuple[MenuSpec, ...] = ()  # voice menus (simulator/menus.py)
     menu_numbers: dict[str, str] = field(default_factory=dict)  # number → menu name
+    campaigns: tuple[CampaignSpec, ...] = ()  # dialer campaigns (simulator/campaigns.py)
 
 
 def _req(doc: dict, key: str, where: str) -> Any:
@@ -142,7 +144,7 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
     if not isinstance(doc, dict):
         raise ScenarioError(f"{source}: a scenario is a YAML mapping")
     known = {"name", "start", "hours", "seed", "account", "operators", "services", "numbers", "arrivals",
-             "callers", "outbound", "menus"}
+             "callers", "outbound", "menus", "campaigns"}
     unknown = set(doc) - known
     if unknown:
         raise ScenarioError(f"{source}: unknown keys {sorted(unknown)} (expected {sorted(known)})")
@@ -243,6 +245,10 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
     outbound = Outbound(**{k: _prob(o[k], f"outbound.{k}") for k in o}) if o else Outbound()
     if o and abs(sum(vars(outbound).values()) - 1) > 1e-6:
         raise ScenarioError("outbound: the shares must add up to 1")
+    try:
+        campaigns = parse_campaigns(doc.get("campaigns"), names)
+    except CampaignSpecError as exc:
+        raise ScenarioError(str(exc)) from exc
     account = doc.get("account") or {}
     if not isinstance(account, dict):
         raise ScenarioError("account: must be a mapping (name, plan, timezone)")
@@ -250,7 +256,7 @@ def parse(doc: Any, *, source: str = "scenario") -> Scenario:
                     hours=_num(doc.get("hours", 8), "hours", 0.01, 24 * 7), seed=int(doc.get("seed", 1)),
                     account=account, operators=tuple(groups), services=tuple(services), numbers=numbers,
                     arrivals=tuple(arrivals), callers=callers, outbound=outbound, menus=menus,
-                    menu_numbers=_menu_numbers(menu_numbers, menus))
+                    menu_numbers=_menu_numbers(menu_numbers, menus), campaigns=campaigns)
 
 
 def _menu_numbers(menu_numbers: dict[str, str], menus: tuple[MenuSpec, ...]) -> dict[str, str]:

@@ -28,17 +28,20 @@ def idempotent_ref(idempotency_key: str) -> str:
 
 def originate_call(account_id: int, destination: str, *, direction: str = Direction.OUTBOUND,
                    caller_id: str = "", amd: bool = False, idempotency_key: str = "",
-                   timeout_seconds: int = ORIGINATE_TIMEOUT_SECONDS) -> Call:
+                   timeout_seconds: int = ORIGINATE_TIMEOUT_SECONDS,
+                   screen_fields: list[dict[str, str]] | None = None) -> Call:
     """Returns the call record; a refused one has outcome REJECTED and end cause REACH_PLAN_LIMIT. With an
     idempotency key a second call for the same key fails on the unique index (IntegrityError), dialling
-    nothing: the caller then answers with the first one."""
+    nothing: the caller then answers with the first one. `screen_fields` ride on the call card of the operator
+    who takes the call ([{"label", "value"}], shown as text)."""
     if direction not in Direction.values or direction == Direction.INBOUND:
         raise ValueError(f"an originated call is outbound, internal or system, not {direction!r}")
     target = destination if direction == Direction.INTERNAL else normalize_e164(destination)
     with unit_of_work(account_id) as work:
         call = Call.objects.create(account_id=account_id, engine_ref=idempotent_ref(idempotency_key) if idempotency_key
                                    else f"orig-{uuid.uuid4().hex}",
-                                   direction=direction, caller=caller_id, dialed=target, arrived_at=work.at)
+                                   direction=direction, caller=caller_id, dialed=target, arrived_at=work.at,
+                                   screen_fields=list(screen_fields or []))
         work.log(call, CallEventKind.ARRIVED, direction=direction, dialed=target)
         if budget.acquire(call, direction) is not None:
             call.state = CallState.ENDED

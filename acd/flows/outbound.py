@@ -33,6 +33,7 @@ class AnswerPlan:
     """What to do with an answered originated call."""
 
     queue_service_id: int | None = None  # a person: wait for an operator of this service (2 s at most)
+    operator_id: int | None = None       # … this operator of it (preview: the one who clicked to dial)
     prompt: str = ""                     # else: play this (a machine message) and hang up; "" = hang up
     prompt_seconds: float = 0.0
 
@@ -80,6 +81,9 @@ def on_far_end(event: port.Event, call: Call, work: Work) -> None:
         if plan.queue_service_id is not None:
             call.service = Service.objects.select_related("account", "hold_prompt").get(pk=plan.queue_service_id)
             call.criterion = call.service.criterion
+            if plan.operator_id is not None:  # held for that operator only, for the 2 s the rule allows
+                call.target_operator_id = plan.operator_id
+                call.target_until = work.at + CONNECT_WITHIN
             work.command(port.Answer(call_ref=call.engine_ref))
             enter_queue(call, work)  # rings a free operator at once, by the service's criterion
             if call.state in (CallState.QUEUED, CallState.RINGING):

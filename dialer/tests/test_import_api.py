@@ -79,6 +79,13 @@ def test_xlsx_import_in_the_admin_shows_the_report(setup, client):
     assert r.status_code == 200
     _check_report(r.context["report"].as_dict(), lead_list)
     assert b"This number is on the do-not-call list." in r.content
+    # The list's bar, on the import page and in the list of lists: done against remaining.
+    assert 'data-done="0" data-remaining="3"' in r.content.decode()
+    Lead.objects.filter(lead_list=lead_list, phone="+12125550123").update(state=LeadState.DONE)
+    changelist = client.get(reverse("admin:dialer_leadlist_changelist"), HTTP_ACCEPT_LANGUAGE="it")
+    html = changelist.content.decode()
+    assert f'data-list="{lead_list.pk}" data-done="1" data-remaining="2"' in html
+    assert '<progress max="100" value="33"' in html and "1 fatti, 2 da fare su 3" in html
     other = LeadList.objects.create(account=factories.make_account(), campaign=Campaign.objects.create(
         account=factories.make_account(), name="x", service=factories.make_service(account, []),
         caller_id="+390212345678"), name="theirs")

@@ -37,7 +37,8 @@ def test_the_demo_supervisor_supervises_the_simulated_floor(clock, settings):
     engine.run()
     mario.refresh_from_db()
     assert mario.state == "available"
-    assert {op.login for op, _g in engine._simulated_operators()} == {f"agente{i}" for i in range(1, 7)}
+    assert {op.login for op, _g in engine._simulated_operators()} == {
+        *(f"agente{i}" for i in range(1, 7)), *(f"venditore{i}" for i in range(1, 5))}
 
 
 def test_outside_demo_mode_the_floor_never_plays_on_the_peoples_account(settings):

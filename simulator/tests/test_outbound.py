@@ -8,7 +8,9 @@ import pytest
 from django.conf import settings
 from django.db.models import Count
 
+from billing.defaults import ensure_default_plans
 from budget import actions as budget
+from callcenter.demo import load_demo
 from dialer import imports
 from dialer.choices import AttemptOutcome, CampaignMode, CampaignState
 from dialer.models import Attempt, Campaign, Lead, LeadList
@@ -54,3 +56,30 @@ def test_a_demo_campaign_moves_with_the_simulators_outbound_outcomes():
     progress = imports.progress(leads)
     assert progress["done"] >= 10 and progress["remaining"] < 150
     assert budget.in_use(account.pk) == 0
+
+
+def test_the_demo_floor_builds_its_campaign_once_and_the_campaign_dials(settings):
+    settings.DEBUG = True  # demo mode: the floor plays on the demo account
+    ensure_default_plans()  # (a transactional test starts from empty tables)
+    load_demo()
+    scenario = load(settings.BASE_DIR / "scenarios" / "demo.yaml")
+    demo = build_account(scenario, simulation=False)
+    campaign = Campaign.objects.get(account=demo, name="Rinnovi demo")
+    assert (campaign.state, campaign.mode, campaign.service.name) == (
+        CampaignState.RUNNING, CampaignMode.PREDICTIVE, "Vendite demo")
+    (lead_list,) = campaign.lead_lists.all()
+    assert lead_list.leads.count() == 5000
+    assert set(lead_list.leads.first().fields) == {"nome", "piano", "scadenza"} == set(lead_list.custom_fields)
+    build_account(scenario, simulation=False)  # make run again: nothing is added twice
+    assert Campaign.objects.filter(account=demo).count() == 1 and Lead.objects.filter(
+        lead_list__campaign=campaign).count() == 5000
+
+    o = scenario.outbound
+    rates = OutboundRates(live=o.live, no_answer=o.no_answer, busy=o.busy, machine=o.machine, invalid=o.invalid)
+    engine = Engine(scenario, demo.pk, seed=3, speed="max", hours=0.2, outbound=rates)  # paces the dialer too
+    engine.run()
+    connected = Attempt.objects.filter(campaign=campaign, outcome=AttemptOutcome.CONNECTED)
+    assert connected.count() >= 5
+    assert set(connected.values_list("operator__login", flat=True)) <= {f"venditore{i}" for i in range(1, 5)}
+    assert imports.progress(lead_list)["done"] >= 10
+    assert budget.in_use(demo.pk) == 0
