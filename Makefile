@@ -66,7 +66,8 @@ messages: install-dev
 ## make schema: regenerate the committed OpenAPI schema (docs/openapi.yaml) after an API change; the tests fail
 ## while it differs from what the code serves. Generating it reads no database (the URL only satisfies settings).
 schema: install-dev
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DJANGO_SETTINGS_MODULE=callcenter.settings_test \
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  DJANGO_SETTINGS_MODULE=callcenter.settings_test \
 	  $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 ## make bench: every benchmark; make bench-<name>: one (results in bench/results/<name>.json).
