@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.dbbounds import bounded_connection_class, server_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -151,6 +153,11 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 # posts an event per call step, and opening a connection forks a server process, which cost more than the
 # event itself. Under ASGI every request runs in a thread of its own, so Django's persistent connections
 # (CONN_MAX_AGE) would open one connection per request thread and never close it: a pool is the way.
+# A frozen database (a lock held forever, a statement that never ends) fails the statement, and its transaction,
+# within these bounds (core/dbbounds.py): every request answers, 503 with Retry-After, never hangs. 0: no bound.
+DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=15.0)
+DB_LOCK_TIMEOUT = env.float("DB_LOCK_TIMEOUT", default=5.0)
+DB_CLIENT_TIMEOUT = env.float("DB_CLIENT_TIMEOUT", default=DB_STATEMENT_TIMEOUT + 5 if DB_STATEMENT_TIMEOUT else 20.0)
 if env.bool("DB_POOL", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections together with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -158,7 +165,10 @@ if env.bool("DB_POOL", default=False):
         "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=8),
         # PostgreSQL down or restarting: a request waits this long for a connection, then answers 503
         # (core/api/exceptions.py), instead of psycopg_pool's 30 s.
-        "timeout": env.float("DB_POOL_TIMEOUT", default=5.0)}
+        "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        # A server that accepted the connection and then froze (its processes stopped): every wait for it ends
+        # within DB_CLIENT_TIMEOUT, the connection closed and replaced (core/dbbounds.py).
+        "connection_class": bounded_connection_class(DB_CLIENT_TIMEOUT)}
 # A server that does not answer (down, unreachable) fails a new connection within this many seconds.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
 # Server-side binding lets psycopg prepare the ACD's hot statements after a few runs: the planner's
@@ -170,8 +180,11 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5) or None)
 # No JIT: the call path's statements are short, but their many gated branches add up to a cost estimate
 # above jit_above_cost on a large floor, and compiling them took ~0.8 s per event (measured, 10,000 operators).
+_server_options = server_options(statement_seconds=DB_STATEMENT_TIMEOUT, lock_seconds=DB_LOCK_TIMEOUT)
 if not env.bool("DB_JIT", default=False):
-    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+    _server_options = f"-c jit=off {_server_options}".strip()
+if _server_options:
+    DATABASES["default"]["OPTIONS"].setdefault("options", _server_options)
 
 REDIS_URL = required_url("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {

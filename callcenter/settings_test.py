@@ -10,5 +10,10 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret-" + "t" * 40)
+# The server's statement and lock timeouts (core/dbbounds.py) are off unless a test asks for them: the test run
+# creates and drops databases and holds locks on purpose, on a shared machine where either may take longer than
+# a request should. tests/faults/test_postgres_frozen.py starts its servers with short ones and proves them.
+os.environ.setdefault("DB_STATEMENT_TIMEOUT", "0")
+os.environ.setdefault("DB_LOCK_TIMEOUT", "0")
 
 from callcenter.settings import *  # noqa: F403

@@ -44,6 +44,7 @@ FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone'
 # connected, a leg event for a cancelled leg) leaves the next deadline as it was, and its lookup is skipped
 # (in real time the web console changes the ACD too: there every item looks).
 TIMER_KINDS = frozenset({"sweep", "break", "break_over", "floor_check"})
+HANG_UP_BATCH = 1000  # call refs asked about per statement when the engine stops
 
 
 class SimulationError(RuntimeError):
@@ -141,6 +142,7 @@ class Engine:
             try:
                 self._loop()
             finally:
+                self._hang_up_calls_still_up()
                 sim_backend.unregister(self.account_id)
                 self._log_everyone_off()
         return {"events": self.events, "port_events": self.port_events, "whispers": self.whispers,
@@ -411,6 +413,25 @@ class Engine:
                                         engine_ref__startswith="sim-").values_list("engine_ref", flat=True)
         for ref in list(left_over):
             self.send(port.Hangup(event_id=self.event_id(), call_ref=ref))
+
+    def _hang_up_calls_still_up(self) -> None:
+        """The engine stops (its day is over, Ctrl-C, SIGTERM from honcho or a benchmark): its callers' lines and
+        its operators' phones go with it, as when a PBX shuts down, so it says every call it carries is over.
+
+        Left up, such a call would hold its channel and its operator (on a call, or ringing a phone nobody will
+        pick up, then the next one) until the lease reconciler gave up on it, hours later: the simulator sends
+        no `call_alive`. Which calls are up is asked of the ACD, not of our own bookkeeping: an interrupt may
+        have struck between marking a call ended here and the rollback of its hangup there."""
+        if not self.calls:
+            return
+        refs = list(self.calls)
+        up = Call.objects.filter(account_id=self.account_id, ended_at__isnull=True)
+        for start in range(0, len(refs), HANG_UP_BATCH):
+            for ref in up.filter(engine_ref__in=refs[start:start + HANG_UP_BATCH]).values_list("engine_ref",
+                                                                                              flat=True):
+                self.calls[ref].ended = True
+                self.send(port.Hangup(event_id=self.event_id(), call_ref=ref))
+        self._drain()
 
     def _simulated_operators(self) -> list[tuple[Operator, OperatorGroup]]:
         """The scenario's operators (login = a group's prefix + a number), in id order. Anyone else on the

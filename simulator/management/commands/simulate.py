@@ -1,4 +1,5 @@
 import json
+import signal
 import sys
 
 from django.core.exceptions import ValidationError
@@ -9,8 +10,14 @@ from simulator.engine import SimulationError
 from simulator.run import simulate
 from simulator.scenario import ScenarioError, load
 
+INTERRUPTED_EXIT = 130  # the shell's code for a program ended by Ctrl-C
+
 
 class Command(BaseCommand):
+    """Ctrl-C or SIGTERM (honcho stopping `make run`'s demo floor, a benchmark ending its soak) stop the run as its
+    end does: the engine hangs up the calls it still carries and logs its operators off (`Engine.run`), and the
+    command says so in one line, not a traceback."""
+
     help = "Run a call-center scenario through the production ACD with the built-in simulator."
 
     def add_arguments(self, parser) -> None:
@@ -35,11 +42,16 @@ class Command(BaseCommand):
         def progress(fraction: float) -> None:
             bar.update(int(fraction * 1000) - bar.n)
 
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped by a supervisor: as Ctrl-C
         try:
             report = simulate(scenario, seed=options["seed"], speed=options["speed"], hours=options["hours"],
                               progress=progress if bar is not None else None)
         except (SimulationError, ValidationError) as exc:
             raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            self.stderr.write(f"{scenario.name}: interrupted; the calls still up were hung up and the simulated "
+                              "operators logged off.")
+            sys.exit(INTERRUPTED_EXIT)
         finally:
             if bar is not None:
                 bar.close()
