@@ -31,6 +31,7 @@ from telephony import port
 
 from . import locks
 from .choices import CallState, OfferState
+from .criteria import candidates_statement, prelocked_from
 from .flows import outbound
 from .flows.inbound import fail_offer
 from .models import Call, Offer
@@ -68,7 +69,9 @@ def _overflow_due(call_id: int, work: Work) -> None:
 
 
 def _free_operator(operator_id: int, work: Work) -> None:
-    op = locks.operator(operator_id)
+    op = locks.operator_with_waiting(operator_id, work.at)  # with what they may take, in the first round trip
+    if op is None:
+        return
     if op.state == OperatorState.WRAP_UP and op.wrapup_until and op.wrapup_until <= work.at:
         transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD, writes=work.writes)
     elif op.state == OperatorState.AVAILABLE and op.backoff_until and op.backoff_until <= work.at:
@@ -79,9 +82,20 @@ def _free_operator(operator_id: int, work: Work) -> None:
     work.freed(op)
 
 
+# A waiting caller's retry locks the call and, in the same first round trip, its best free operator by the
+# criterion (`acd.criteria.candidates_statement`, as an engine event that routes does); a call that holds
+# out for a wanted operator is routed by `offer_call`'s own queries.
+_RETRIED_CALL = f"""
+SELECT x.service_id, coalesce(nullif(x.criterion, ''), s.criterion) AS criterion,
+       coalesce(x.queued_at, x.arrived_at) AS waited_from
+  FROM {Call._meta.db_table} x JOIN {Service._meta.db_table} s ON s.id = x.service_id
+ WHERE x.id = %(call)s AND x.state = '{CallState.QUEUED}' AND x.target_operator_id IS NULL"""
+
+
 def _retry_waiting(call_id: int, work: Work) -> None:
-    call = locks.call_by_id(call_id)
+    call, (candidates,) = locks.call_by_id_with(call_id, work.at, [candidates_statement(_RETRIED_CALL)])
     if call is not None and call.state == CallState.QUEUED:
+        prelocked_from(candidates, call)
         offer_call(call, work)
 
 
