@@ -25,11 +25,13 @@ __all__ = ["end_lost_call", "handle_event", "next_deadline", "operator_ready", "
            "reconcile_leases", "sweep", "transfer_call"]
 
 
-def operator_ready(operator_id: int) -> bool:
-    """An operator became available through presence (login, resume): give them a waiting call."""
-    account_id = Operator.objects.filter(pk=operator_id).values_list("account_id", flat=True).first()
+def operator_ready(operator_id: int, account_id: int | None = None) -> bool:
+    """An operator became available through presence (login, resume): give them a waiting call. Presence
+    tells the operator's account (their row's, which never changes); without it, it is looked up."""
+    if account_id is None:
+        account_id = Operator.objects.filter(pk=operator_id).values_list("account_id", flat=True).first()
     if account_id is None:
         return False
     with unit_of_work(account_id) as work:
-        op = locks.operator_if_exists(operator_id)
+        op = locks.operator_with_waiting(operator_id, work.at)  # with what they may take, in one round trip
         return op is not None and offer_operator(op, work)

@@ -28,9 +28,10 @@ from django.db import connection, models
 from django.db.models import QuerySet
 
 from accounts.models import Account
+from agents.choices import OperatorState
 from agents.models import Operator
 from budget.models import ChannelLease
-from core.pipeline import begin_with
+from core.pipeline import begin_with, columns, instance
 from routing.models import Service, ServiceMembership
 from telephony.models import ProcessedEvent
 
@@ -131,26 +132,11 @@ def waiting_for_freed(op: Operator) -> tuple[list[ServiceMembership], list[Call]
 # metadata; each shape is a server-side prepared statement.
 
 
-def columns(model: type[models.Model], alias: str) -> str:
-    return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
-
-
 SKIP_LOCKED_OPERATOR = "FOR UPDATE OF p SKIP LOCKED"  # a candidate operator `p` nobody else holds
 
 
 def _width(model: type[models.Model]) -> int:
     return len(model._meta.concrete_fields)
-
-
-def instance(model: type[M], values: Sequence[Any]) -> M | None:
-    """A model object from a row of `columns(model)`, converted as the ORM converts (JSON fields); None
-    for the NULLs of an outer join."""
-    if values[0] is None:
-        return None
-    fields = model._meta.concrete_fields
-    converted = [f.from_db_value(v, None, connection) if v is not None and hasattr(f, "from_db_value") else v
-                 for f, v in zip(fields, values, strict=True)]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 @dataclass
@@ -237,20 +223,21 @@ f AS (SELECT c.operator_id AS id FROM c LEFT JOIN {Service._meta.db_table} s ON 
          AND coalesce(s.wrapup_seconds, 0) = 0)"""
 
 
-def _freed_memberships_sql() -> str:
+def _memberships_of(freed: str) -> str:
+    """The memberships (with service and account) of the operator `f` of the CTE `freed`."""
     members = ServiceMembership._meta.db_table
-    return f"""{_freed_operator()}
+    return f"""{freed}
 SELECT {columns(ServiceMembership, "m")}, {columns(Service, "s")}, {columns(Account, "a")}
   FROM f JOIN {members} m ON m.operator_id = f.id
          JOIN {Service._meta.db_table} s ON s.id = m.service_id
          JOIN {Account._meta.db_table} a ON a.id = s.account_id"""
 
 
-def _freed_waiting_sql() -> str:
-    """From an operator (held): waiting calls of their services nobody else holds, best first, as
+def _waiting_for(freed: str) -> str:
+    """From an operator `f` (held): waiting calls of their services nobody else holds, best first, as
     `acd.queue.offer_operator` asks for them."""
     members = ServiceMembership._meta.db_table
-    return f"""{_freed_operator()}
+    return f"""{freed}
 SELECT {columns(Call, "x")}
   FROM f JOIN {Call._meta.db_table} x
     ON x.service_id IN (SELECT m.service_id FROM {members} m WHERE m.operator_id = f.id)
@@ -261,13 +248,81 @@ SELECT {columns(Call, "x")}
    FOR UPDATE OF x SKIP LOCKED"""
 
 
+def _freed_memberships_sql() -> str:
+    return _memberships_of(_freed_operator())
+
+
+def _freed_waiting_sql() -> str:
+    return _waiting_for(_freed_operator())
+
+
 WAITING_PEEK = 25  # waiting calls a freed operator looks at (most are taken at the first)
+
+
+# An operator who may take a call now (a timer ends their wrap-up or back-off, presence made them available):
+# the one the statements after the first (which holds the operator's lock) look for calls for.
+def _may_be_freed() -> str:
+    return f"""
+WITH f AS (SELECT p.id FROM {Operator._meta.db_table} p
+            WHERE p.id = %(operator)s AND p.is_active
+              AND p.state IN ('{OperatorState.WRAP_UP}', '{OperatorState.AVAILABLE}'))"""
+
+
+def _operator_sql() -> str:
+    return f"SELECT {columns(Operator, 'p')} FROM {Operator._meta.db_table} p WHERE p.id = %(operator)s FOR UPDATE OF p"
+
+
+def _call_by_id_sql() -> str:
+    """Step 1 by key, as `call_by_id` takes it: the call with its service, the service's account and its own."""
+    return f"""
+SELECT {columns(Call, "c")}, {columns(Service, "s")}, {columns(Account, "sa")}, {columns(Account, "a")}
+  FROM {Call._meta.db_table} c
+  JOIN {Account._meta.db_table} a ON a.id = c.account_id
+  LEFT JOIN {Service._meta.db_table} s ON s.id = c.service_id
+  LEFT JOIN {Account._meta.db_table} sa ON sa.id = s.account_id
+ WHERE c.id = %(call)s
+   FOR UPDATE OF c"""
 
 
 @functools.cache
 def _sql(name: str) -> str:
     return {"call": _call_sql, "leg": _leg_sql, "ringing": _ringing_sql, "call_operator": _call_operator_sql,
-            "freed_memberships": _freed_memberships_sql, "freed_waiting": _freed_waiting_sql}[name]()
+            "freed_memberships": _freed_memberships_sql, "freed_waiting": _freed_waiting_sql,
+            "operator": _operator_sql, "operator_memberships": lambda: _memberships_of(_may_be_freed()),
+            "operator_waiting": lambda: _waiting_for(_may_be_freed()), "call_by_id": _call_by_id_sql}[name]()
+
+
+def operator_with_waiting(operator_id: int, at: Any) -> Operator | None:
+    """Step 3 from a timer or presence, in the transaction's first round trip: the operator, locked, and,
+    when they are in a state that may take a call, their memberships and the waiting calls nobody else
+    holds (SKIP LOCKED), for `acd.queue.offer_operator` (as a hang-up's first round trip finds them)."""
+    params = {"operator": operator_id, "at": at}
+    rows, memberships, waiting = begin_with([(_sql("operator"), params), (_sql("operator_memberships"), params),
+                                            (_sql("operator_waiting"), params)])
+    if not rows:
+        return None
+    op = instance(Operator, rows[0])
+    op.freed_waiting = ([_membership_from(row) for row in memberships], [instance(Call, row) for row in waiting])
+    return op
+
+
+def call_by_id_with(call_id: int, at: Any, extra: Sequence[str] = ()) -> tuple[Call | None, list[list[tuple]]]:
+    """Step 1 by key from a timer, in the transaction's first round trip, followed by `extra` statements
+    (routing's candidates) with the parameters `call` and `at`; their rows are returned beside the call."""
+    params = {"call": call_id, "at": at}
+    results = begin_with([(_sql("call_by_id"), params), *((sql, params) for sql in extra)])
+    rows = results.pop(0)
+    if not rows:
+        return None, results
+    row, widths = rows[0], [_width(Call), _width(Service), _width(Account), _width(Account)]
+    cuts = [sum(widths[:i]) for i in range(len(widths) + 1)]
+    call = instance(Call, row[cuts[0]:cuts[1]])
+    service = instance(Service, row[cuts[1]:cuts[2]])
+    if service is not None:
+        service.account = instance(Account, row[cuts[2]:cuts[3]])
+    call.service = service
+    call.account = instance(Account, row[cuts[3]:cuts[4]])
+    return call, results
 
 
 def _membership_from(row: tuple[Any, ...]) -> ServiceMembership:

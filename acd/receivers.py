@@ -10,5 +10,6 @@ from .actions import operator_ready
 
 
 @receiver(operator_available)
-def dispatch_to_available_operator(sender: object, operator_id: int, **kwargs: object) -> None:
-    operator_ready(operator_id)
+def dispatch_to_available_operator(sender: object, operator_id: int, account_id: int | None = None,
+                                   **kwargs: object) -> None:
+    operator_ready(operator_id, account_id)

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
 
 from accounts.models import Account
 from agents.actions import transition_locked
@@ -31,6 +30,7 @@ from telephony import port
 
 from . import locks
 from .choices import CallState, OfferState
+from .criteria import candidates_statement, prelocked_from
 from .flows import outbound
 from .flows.inbound import fail_offer
 from .models import Call, Offer
@@ -68,7 +68,9 @@ def _overflow_due(call_id: int, work: Work) -> None:
 
 
 def _free_operator(operator_id: int, work: Work) -> None:
-    op = locks.operator(operator_id)
+    op = locks.operator_with_waiting(operator_id, work.at)  # with what they may take, in the first round trip
+    if op is None:
+        return
     if op.state == OperatorState.WRAP_UP and op.wrapup_until and op.wrapup_until <= work.at:
         transition_locked(op, OperatorState.AVAILABLE, via=Via.ACD, writes=work.writes)
     elif op.state == OperatorState.AVAILABLE and op.backoff_until and op.backoff_until <= work.at:
@@ -79,9 +81,20 @@ def _free_operator(operator_id: int, work: Work) -> None:
     work.freed(op)
 
 
+# A waiting caller's retry locks the call and, in the same first round trip, its best free operator by the
+# criterion (`acd.criteria.candidates_statement`, as an engine event that routes does); a call that holds
+# out for a wanted operator is routed by `offer_call`'s own queries.
+_RETRIED_CALL = f"""
+SELECT x.service_id, coalesce(nullif(x.criterion, ''), s.criterion) AS criterion,
+       coalesce(x.queued_at, x.arrived_at) AS waited_from
+  FROM {Call._meta.db_table} x JOIN {Service._meta.db_table} s ON s.id = x.service_id
+ WHERE x.id = %(call)s AND x.state = '{CallState.QUEUED}' AND x.target_operator_id IS NULL"""
+
+
 def _retry_waiting(call_id: int, work: Work) -> None:
-    call = locks.call_by_id(call_id)
+    call, (candidates,) = locks.call_by_id_with(call_id, work.at, [candidates_statement(_RETRIED_CALL)])
     if call is not None and call.state == CallState.QUEUED:
+        prelocked_from(candidates, call)
         offer_call(call, work)
 
 
@@ -130,47 +143,22 @@ def _due(account_ids: list[int] | None, at: dt.datetime) -> dict[str, list[tuple
     """
     params = {"at": at, "accounts": account_ids or [], "offer_ringing": OfferState.RINGING,
               "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "wrap_up": OperatorState.WRAP_UP,
-              "available": OperatorState.AVAILABLE}
+              "available": OperatorState.AVAILABLE, "skill": Criterion.SKILL}
     due: dict[str, list[tuple[int, int]]] = {_OFFER: [], _OVERFLOW: [], _OPERATOR: [], _RETRY: []}
     retry: set[tuple[int, int]] = set()
-    takeable = []
-    for kind, item_id, account_id, service_id, criterion, step, waiting_since, _rank in _fetch(
+    for kind, item_id, account_id, criterion, step, waiting_since, levels, best_free, _rank in _fetch(
             _due_sql(all_accounts=account_ids is None), params):
         if kind == _TARGET:
             retry.add((item_id, account_id))
         elif kind == _TAKEABLE:
-            takeable.append((item_id, account_id, service_id, criterion, step, waiting_since))
+            if criterion == Criterion.SKILL and step and (best_free or 0) < escalation_level(
+                    levels or [], (at - waiting_since).total_seconds(), step):
+                continue  # the free members are below the level this caller may be given yet
+            retry.add((item_id, account_id))
         else:
             due[kind].append((item_id, account_id))
-    escalating = {row[2] for row in takeable if row[3] == Criterion.SKILL and row[4]}
-    levels, best_free = _skill_levels(escalating, at)
-    for call_id, account_id, service_id, criterion, step, waiting_since in takeable:
-        if service_id in escalating and criterion == Criterion.SKILL and \
-                best_free.get(service_id, 0) < escalation_level(levels[service_id], (at - waiting_since)
-                                                                .total_seconds(), step):
-            continue  # the free members are below the level this caller may be given yet
-        retry.add((call_id, account_id))
     due[_RETRY] = sorted(retry)
     return due
-
-
-def _skill_levels(service_ids: set[int], at: dt.datetime) -> tuple[dict[int, list[int]], dict[int, int]]:
-    """Per service: its members' distinct skill levels, best first; and the best level among free members."""
-    levels: dict[int, list[int]] = {service_id: [] for service_id in service_ids}
-    best_free: dict[int, int] = {}
-    if not service_ids:
-        return levels, best_free
-    for service_id, level in (ServiceMembership.objects.filter(service_id__in=service_ids).order_by()
-                              .values_list("service_id", "skill_level").distinct()):
-        levels[service_id].append(level)
-    for found in levels.values():
-        found.sort(reverse=True)
-    free = ServiceMembership.objects.filter(service_id__in=service_ids, operator__state=OperatorState.AVAILABLE,
-                                            operator__is_active=True) \
-        .filter(Q(operator__backoff_until__isnull=True) | Q(operator__backoff_until__lte=at))
-    for service_id, level in free.order_by().values_list("service_id", "skill_level"):
-        best_free[service_id] = max(level, best_free.get(service_id, 0))
-    return levels, best_free
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
@@ -196,30 +184,39 @@ def _due_sql(*, all_accounts: bool) -> str:
                                         for alias in ("o", "c", "p")})
 
 
+# A takeable caller of a skill service that escalates also brings the service's distinct levels (best first)
+# and the best level among its free members, which `_due` compares with the caller's escalation level.
 _DUE_SQL = """
-SELECT 'offer', o.id, o.account_id, NULL::bigint, NULL::text, NULL::integer, NULL::timestamptz, 1
+SELECT 'offer', o.id, o.account_id, NULL::text, NULL::integer, NULL::timestamptz, NULL::integer[], NULL::integer, 1
   FROM {offers} o WHERE o.state = %(offer_ringing)s AND o.expires_at <= %(at)s AND {scope_o}
 UNION ALL
-SELECT 'overflow', c.id, c.account_id, NULL, NULL, NULL, NULL, 2
+SELECT 'overflow', c.id, c.account_id, NULL, NULL, NULL, NULL, NULL, 2
   FROM {calls} c WHERE c.state IN (%(queued)s, %(call_ringing)s) AND c.queue_deadline <= %(at)s AND {scope_c}
 UNION ALL
-SELECT 'operator', p.id, p.account_id, NULL, NULL, NULL, NULL, 3
+SELECT 'operator', p.id, p.account_id, NULL, NULL, NULL, NULL, NULL, 3
   FROM {operators} p
  WHERE ((p.state = %(wrap_up)s AND p.wrapup_until <= %(at)s) OR (p.state = %(available)s AND p.backoff_until <= %(at)s))
    AND {scope_p}
 UNION ALL
-SELECT 'target', c.id, c.account_id, NULL, NULL, NULL, NULL, 4
+SELECT 'target', c.id, c.account_id, NULL, NULL, NULL, NULL, NULL, 4
   FROM {calls} c
  WHERE c.state = %(queued)s AND c.target_operator_id IS NOT NULL AND c.target_until <= %(at)s AND {scope_c}
 UNION ALL
-SELECT 'takeable', c.id, c.account_id, c.service_id, COALESCE(NULLIF(c.criterion, ''), s.criterion),
-       s.escalation_seconds, COALESCE(c.queued_at, c.arrived_at), 4
-  FROM {calls} c JOIN {services} s ON s.id = c.service_id
- WHERE c.state = %(queued)s AND c.target_operator_id IS NULL AND {scope_c}
-   AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} f ON f.id = m.operator_id
-                WHERE m.service_id = c.service_id AND f.state = %(available)s AND f.is_active
-                  AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s))
- ORDER BY 8, 2"""
+SELECT 'takeable', t.id, t.account_id, t.criterion, t.escalation_seconds, t.waiting_since,
+       CASE WHEN t.escalates THEN ARRAY(SELECT DISTINCT m.skill_level FROM {members} m
+                                         WHERE m.service_id = t.service_id ORDER BY 1 DESC) END,
+       CASE WHEN t.escalates THEN (SELECT max(m.skill_level) FROM {members} m JOIN {operators} f ON f.id = m.operator_id
+                                    WHERE m.service_id = t.service_id AND f.state = %(available)s AND f.is_active
+                                      AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s)) END, 4
+  FROM (SELECT c.id, c.account_id, c.service_id, COALESCE(NULLIF(c.criterion, ''), s.criterion) AS criterion,
+               s.escalation_seconds, COALESCE(c.queued_at, c.arrived_at) AS waiting_since,
+               COALESCE(NULLIF(c.criterion, ''), s.criterion) = %(skill)s AND s.escalation_seconds > 0 AS escalates
+          FROM {calls} c JOIN {services} s ON s.id = c.service_id
+         WHERE c.state = %(queued)s AND c.target_operator_id IS NULL AND {scope_c}
+           AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} f ON f.id = m.operator_id
+                        WHERE m.service_id = c.service_id AND f.state = %(available)s AND f.is_active
+                          AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s))) t
+ ORDER BY 9, 2"""
 
 
 def next_deadline(account_id: int) -> dt.datetime | None:

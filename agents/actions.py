@@ -17,7 +17,7 @@ from core import outgoing
 from core.clock import now
 from core.errors import ActionError, IllegalTransition, MissingInput
 from core.events import account_group, operator_group, send_event_on_commit
-from core.pipeline import DeferredWrites
+from core.pipeline import DeferredWrites, begin_with, columns, instance, owns_transaction
 
 from .choices import OperatorState, PauseSource, Via
 from .models import ConsolePresence, Operator, OperatorEvent, PauseReason, SipRegistration
@@ -55,12 +55,32 @@ def operator_snapshot(op: Operator) -> dict[str, Any]:
     }
 
 
+def _lock_sql() -> str:
+    return (f"SELECT {columns(Operator, 'p')}, {columns(PauseReason, 'r')} FROM {Operator._meta.db_table} p "
+            f"LEFT JOIN {PauseReason._meta.db_table} r ON r.id = p.pause_reason_id "
+            "WHERE p.id = %(operator)s FOR UPDATE OF p")
+
+
 def lock_operator(operator_id: int) -> Operator:
-    try:
-        return Operator.objects.select_for_update(of=("self",)).select_related("pause_reason").get(
-            pk=operator_id)
-    except Operator.DoesNotExist as exc:
-        raise ActionError("operator_not_found", _("There is no such operator.")) from exc
+    """The operator's row, locked, with their pause reason. Opening a transaction, it goes with the BEGIN in
+    one round trip (`core.pipeline.begin_with`): a presence change is then that trip and its COMMIT's."""
+    rows = begin_with([(_lock_sql(), {"operator": operator_id})])[0]
+    if not rows:
+        raise ActionError("operator_not_found", _("There is no such operator."))
+    width = len(Operator._meta.concrete_fields)
+    op = instance(Operator, rows[0][:width])
+    op.pause_reason = instance(PauseReason, rows[0][width:])
+    return op
+
+
+def _transition_and_commit(op: Operator, to_state: str, **how: Any) -> Operator:
+    """`transition_locked` for an action that ends with it: the row, its log entry and the integrators'
+    event are sent with the COMMIT in one round trip (when the action owns its transaction; inside a
+    caller's transaction they are sent at once, in one round trip, and the caller commits)."""
+    writes = DeferredWrites()
+    op = transition_locked(op, to_state, writes=writes, **how)
+    writes.flush(commit=owns_transaction())
+    return op
 
 
 def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = "",
@@ -137,14 +157,15 @@ def login_operator(operator_id: int, *, via: str = Via.API) -> Operator:
         raise ActionError("operator_inactive", _("This operator is deactivated."))
     if op.state != S.LOGGED_OUT:
         raise IllegalTransition("already_logged_in", _("The operator is already logged in."))
-    op = transition_locked(op, S.AVAILABLE, via=via)
+    op = _transition_and_commit(op, S.AVAILABLE, via=via)
     _announce_available(op)
     return op
 
 
 def _announce_available(op: Operator) -> None:
-    operator_id = op.pk
-    transaction.on_commit(lambda: operator_available.send(sender=Operator, operator_id=operator_id))
+    operator_id, account_id = op.pk, op.account_id
+    transaction.on_commit(lambda: operator_available.send(sender=Operator, operator_id=operator_id,
+                                                          account_id=account_id))
 
 
 # Where a person pauses on a screen that offers the account's list of reasons: there, an account that keeps
@@ -172,7 +193,7 @@ def pause_operator(operator_id: int, *, reason_id: int | None = None, source: st
         raise IllegalTransition("already_paused", _("The operator is already paused."))
     if op.state in (S.ON_CALL, S.RINGING):
         raise IllegalTransition("on_call", _("The operator has a call: pause after it ends."))
-    return transition_locked(op, S.PAUSED, via=via, pause_source=source, pause_reason=reason, by=by)
+    return _transition_and_commit(op, S.PAUSED, via=via, pause_source=source, pause_reason=reason, by=by)
 
 
 @transaction.atomic
@@ -180,7 +201,7 @@ def resume_operator(operator_id: int, *, via: str = Via.API) -> Operator:
     op = lock_operator(operator_id)
     if op.state != S.PAUSED:
         raise IllegalTransition("not_paused", _("Only a paused operator can resume."))
-    op = transition_locked(op, S.AVAILABLE, via=via)
+    op = _transition_and_commit(op, S.AVAILABLE, via=via)
     _announce_available(op)
     return op
 
@@ -193,7 +214,7 @@ def logoff_operator(operator_id: int, *, via: str = Via.API) -> Operator:
         raise IllegalTransition("not_logged_in", _("The operator is not logged in."))
     if op.state in (S.ON_CALL, S.RINGING):
         raise IllegalTransition("on_call", _("The operator has a call: log off after it ends."))
-    return transition_locked(op, S.LOGGED_OUT, via=via)
+    return _transition_and_commit(op, S.LOGGED_OUT, via=via)
 
 
 # --- the console's open sockets and the log-off after the last one closes ---------------------------------

@@ -2,4 +2,4 @@
 
 from django.dispatch import Signal
 
-operator_available = Signal()  # kwargs: operator_id
+operator_available = Signal()  # kwargs: operator_id, account_id

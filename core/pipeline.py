@@ -11,13 +11,15 @@ the flush, the COMMIT is never applied, and the whole transaction rolls back as 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
-from django.db import connections, models
+from django.db import connection, connections, models
 from django.db.models.sql import InsertQuery, UpdateQuery
 from psycopg import pq
+
+M = TypeVar("M", bound=models.Model)
 
 
 class DeferredWrites:
@@ -127,3 +129,21 @@ def begin_with(statements: list[tuple[str, dict[str, Any]]], using: str = "defau
 def _begin_statement(raw: psycopg.Connection) -> str:
     level = raw.isolation_level
     return "BEGIN" if level is None else f"BEGIN ISOLATION LEVEL {level.name.replace('_', ' ')}"
+
+
+# --- Rows of the statements above as model objects (the SQL names every column: `columns`) ----------------
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """The model's concrete columns under `alias`, in field order (what `instance` reads back)."""
+    return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+
+def instance(model: type[M], values: Sequence[Any]) -> M | None:
+    """A model object from a row of `columns(model)`, converted as the ORM converts (JSON fields); None
+    for the NULLs of an outer join."""
+    if values[0] is None:
+        return None
+    fields = model._meta.concrete_fields
+    converted = [f.from_db_value(v, None, connection) if v is not None and hasattr(f, "from_db_value") else v
+                 for f, v in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)

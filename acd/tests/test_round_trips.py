@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import pytest
 
+from acd import actions
+from acd.choices import CallState
+from acd.models import Offer
 from acd.tests.switch import only_ring
 from acd.tests.test_queue_overflow import factories_prompt
 from agents import actions as presence
+from agents.choices import OperatorState
+from agents.models import Operator
 from core.roundtrips import count_round_trips
+from routing.choices import Criterion
 from telephony import port
 from tests import factories
 
@@ -112,3 +118,63 @@ def test_a_call_that_finds_everyone_busy_waits_after_two_round_trips(account, sw
     assert [c.type for c in commands] == ["answer", "start_hold"]
     assert switch.call(ref).state == "queued"
     assert rt.count <= 2, rt.describe()
+
+
+# Presence and the timers, at the wire. Before they took their locks with the BEGIN and sent their writes with
+# the COMMIT: login 12 (with the ACD's offer after it), pause 7, resume 12, log-off 6; a sweep that ends a wrap-up
+# and rings the waiting caller 6, one that retries a waiting caller 11 (a skill service walked level by level).
+PRESENCE_CEILINGS = {"login (and the ACD's offer)": 4, "pause": 3, "resume (and the ACD's offer)": 4, "log off": 2}
+
+
+def test_presence_changes_stay_within_their_ceilings(account, switch):
+    op = factories.make_operator(account)
+    factories.make_service(account, [(op, 5)])
+    seen = {}
+    for name, action in [("login (and the ACD's offer)", presence.login_operator), ("pause", presence.pause_operator),
+                         ("resume (and the ACD's offer)", presence.resume_operator),
+                         ("log off", presence.logoff_operator)]:
+        with count_round_trips() as rt:
+            action(op.pk)
+        seen[name] = rt
+    op.refresh_from_db()
+    assert op.state == "logged_out" and op.events.count() == 4  # each change logged
+    over = {name: f"{rt.count} > {PRESENCE_CEILINGS[name]}:\n{rt.describe()}" for name, rt in seen.items()
+            if rt.count > PRESENCE_CEILINGS[name]}
+    assert not over, "\n\n".join(f"{name}: {text}" for name, text in over.items())
+
+
+def test_a_wrap_up_that_ends_rings_the_waiting_caller_in_three_round_trips(account, switch):
+    """The due items, then the operator locked with their services and the waiting calls (SKIP LOCKED) with
+    the BEGIN, then the new leg with the COMMIT."""
+    op = factories.make_operator(account)
+    service = factories.make_service(account, [(op, 5)], wrapup_seconds=10)
+    number = factories.make_number(account, service)
+    presence.login_operator(op.pk)
+    talking, commands = switch.incoming(number.number)
+    switch.answer(talking, only_ring(commands))
+    switch.hangup(talking)
+    waiting, _ = switch.incoming(number.number)
+    switch.clock.advance(10)
+    with count_round_trips() as rt:
+        actions.sweep([account.pk])
+    assert switch.call(waiting).state == CallState.RINGING
+    assert rt.count <= 3, rt.describe()
+
+
+def test_a_waiting_callers_retry_rings_in_three_round_trips(account, switch):
+    """The due items, then the call locked with its best free operator by the criterion (the routing
+    statement, a skill service's levels in one walk) with the BEGIN, then the leg with the COMMIT."""
+    ops = [factories.make_operator(account) for _ in range(2)]
+    service = factories.make_service(account, [(ops[0], 9), (ops[1], 4)], criterion=Criterion.SKILL)
+    number = factories.make_number(account, service)
+    for op in ops:
+        presence.login_operator(op.pk)
+        presence.pause_operator(op.pk)
+    ref, _ = switch.incoming(number.number)
+    # Free the operator behind the ACD's back (as a hand-off that failed would leave them): the sweep pairs them.
+    Operator.objects.filter(pk=ops[1].pk).update(state=OperatorState.AVAILABLE, pause_reason=None, pause_source="")
+    with count_round_trips() as rt:
+        actions.sweep([account.pk])
+    assert switch.call(ref).state == CallState.RINGING
+    assert Offer.objects.get(call__engine_ref=ref).operator_id == ops[1].pk
+    assert rt.count <= 3, rt.describe()
