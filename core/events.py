@@ -26,9 +26,10 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from .protocol import relay_message
-from .sequence import next_seq
+from .sequence import take_seqs
 
 log = logging.getLogger(__name__)
+BATCH = 64  # pushes numbered together at most (one Redis round trip for their sequence numbers)
 
 
 def account_group(account_id: int) -> str:
@@ -78,25 +79,49 @@ class Publisher:
         loop = asyncio.new_event_loop()
         layer = get_channel_layer()
         while True:
-            item = self._queue.get()
-            if item is None:
+            batch = [self._queue.get()]
+            while batch[-1] is not None and len(batch) < BATCH:  # whatever else is queued already
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = batch[-1] is None
+            items = [item for item in batch if item is not None]
+            if layer is not None and any("__flush__" not in payload for _groups, payload in items):
+                loop.run_until_complete(self._send_batch(layer, items))
+            for _groups, payload in items:
+                marker = payload.get("__flush__")
+                if marker is not None:
+                    marker.set()
+            if stop:
                 return
-            groups, payload = item
-            marker = payload.get("__flush__")
-            if marker is not None:
-                marker.set()
-            elif layer is not None:
-                loop.run_until_complete(self._send(layer, groups, payload))
 
     @staticmethod
-    async def _send(layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
-        for group in groups:
-            try:
-                await layer.group_send(group, relay_message(group, next_seq(group), payload))
-            except (RedisError, OSError) as exc:  # Redis down: one line per push, not a traceback each
-                log.warning("could not push %s to %s: %s", payload.get("type"), group, exc)
-            except Exception:  # a push is derived state: the database stays right
-                log.exception("could not push %s to %s", payload.get("type"), group)
+    async def _send_batch(layer: Any, items: list[tuple[list[str], dict[str, Any]]]) -> None:
+        """Number the batch's pushes in one Redis round trip (consecutive numbers per stream, in queue
+        order, so each stream's numbers still rise in the order this process commits), then send them in
+        that order."""
+        counts: dict[str, int] = {}
+        for groups, payload in items:
+            if "__flush__" not in payload:
+                for group in groups:
+                    counts[group] = counts.get(group, 0) + 1
+        try:
+            seqs = take_seqs(counts)
+        except (RedisError, OSError) as exc:  # Redis down: one line per batch, not a traceback each
+            log.warning("could not number %d pushes: %s", sum(counts.values()), exc)
+            return
+        for groups, payload in items:
+            if "__flush__" in payload:
+                continue
+            for group in groups:
+                seq, seqs[group] = seqs[group], seqs[group] + 1
+                try:
+                    await layer.group_send(group, relay_message(group, seq, payload))
+                except (RedisError, OSError) as exc:  # Redis down: one line per push, not a traceback each
+                    log.warning("could not push %s to %s: %s", payload.get("type"), group, exc)
+                except Exception:  # a push is derived state: the database stays right
+                    log.exception("could not push %s to %s", payload.get("type"), group)
 
 
 publisher = Publisher()

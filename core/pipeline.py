@@ -15,11 +15,64 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, connections, models
 from django.db.models.sql import InsertQuery, UpdateQuery
 from psycopg import pq
 
 M = TypeVar("M", bound=models.Model)
+
+# The SQL text of a plain write depends only on the model, the columns and (for an insert) the number of
+# rows; compiling it through Django's query and compiler classes cost about a quarter of an engine event's
+# CPU in the web process (cProfile under bench-webhook's call mix). It is built once per shape and kept here;
+# the values still go through each field's own `get_db_prep_save`, as the compiler does. Anything that is
+# not a plain value (an expression, a model instance, a field with its own placeholder) takes the ORM's path.
+_UPDATES: dict[tuple[str, type[models.Model], tuple[str, ...]], tuple[str, tuple[models.Field, ...]]] = {}
+_INSERTS: dict[tuple[str, type[models.Model], int, bool], tuple[str, tuple[models.Field, ...]]] = {}
+
+
+def _plain(value: Any) -> bool:
+    return not (hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save"))
+
+
+def _update_shape(using: str, model: type[models.Model], names: tuple[str, ...]) -> tuple[str, tuple] | None:
+    """`UPDATE … SET` the named columns `WHERE pk = %s`; None when a name is not a plain column."""
+    key = (using, model, names)
+    shape = _UPDATES.get(key)
+    if shape is None:
+        fields = []
+        for name in names:
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:  # the ORM's path says what is wrong with the name
+                return None
+            if not getattr(field, "concrete", False) or field.many_to_many or field.primary_key \
+                    or hasattr(field, "get_placeholder") or field.model._meta.db_table != model._meta.db_table:
+                return None
+            fields.append(field)
+        quote = connections[using].ops.quote_name
+        table = quote(model._meta.db_table)
+        sql = (f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+               f"WHERE {table}.{quote(model._meta.pk.column)} = %s")
+        shape = _UPDATES[key] = (sql, tuple(fields))
+    return shape
+
+
+def _insert_shape(using: str, model: type[models.Model], rows: int, keyed: bool) -> tuple[str, tuple] | None:
+    """`INSERT … VALUES` of `rows` rows, every concrete column; the key too when the rows carry it (`keyed`:
+    taken from the sequence by an earlier read), else the database gives it."""
+    key = (using, model, rows, keyed)
+    shape = _INSERTS.get(key)
+    if shape is None:
+        fields = tuple(f for f in model._meta.concrete_fields if keyed or not f.primary_key)
+        if any(hasattr(f, "get_placeholder") for f in fields):
+            return None
+        quote = connections[using].ops.quote_name
+        row = f"({', '.join(['%s'] * len(fields))})"
+        sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+               f"VALUES {', '.join([row] * rows)}")
+        shape = _INSERTS[key] = (sql, fields)
+    return shape
 
 
 class DeferredWrites:
@@ -34,6 +87,16 @@ class DeferredWrites:
 
     def update(self, model: type[models.Model], pk: int, **values: Any) -> None:
         """`UPDATE … SET values WHERE pk = pk`, as `Model.objects.filter(pk=pk).update(**values)` would send."""
+        shape = _update_shape(self.using, model, tuple(values)) if isinstance(pk, int) and values \
+            and all(_plain(v) for v in values.values()) else None
+        if shape is not None:
+            sql, fields = shape
+            connection = connections[self.using]
+            params = [f.get_db_prep_save(v, connection=connection)
+                      for f, v in zip(fields, values.values(), strict=True)]
+            params.append(model._meta.pk.get_db_prep_value(pk, connection))
+            self.statements.append((sql, tuple(params)))
+            return
         query = UpdateQuery(model)
         query.add_q(models.Q(pk=pk))
         query.add_update_values(values)
@@ -52,6 +115,19 @@ class DeferredWrites:
             return
         model = type(objs[0])
         fields = [f for f in model._meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
+        keyed = objs[0].pk is not None
+        shape = _insert_shape(self.using, model, len(objs), keyed) \
+            if all((o.pk is not None) == keyed for o in objs) else None
+        if shape is not None:
+            # what the compiler does for each row: the field's pre_save (auto_now values), then its db value
+            sql, fields_with_key = shape
+            connection = connections[self.using]
+            values = [f.pre_save(obj, add=True) for obj in objs for f in fields_with_key]
+            if all(_plain(v) for v in values):
+                flat = fields_with_key * len(objs)
+                self.statements.append((sql, tuple(f.get_db_prep_save(v, connection=connection)
+                                                   for f, v in zip(flat, values, strict=True))))
+                return
         for obj in objs:  # what the ORM does before an insert: defaults and auto_now values
             for field in fields:
                 if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -120,7 +196,9 @@ def begin_with(statements: list[tuple[str, dict[str, Any]]], using: str = "defau
             for cur, (sql, params) in zip(cursors, statements, strict=True):
                 cur.execute(sql, params, prepare=True)
         try:
-            return [cur.fetchall() if cur.description is not None else [] for cur in cursors]
+            # `pgresult.status`, not `description`: the latter builds a Column object per column (7 % of an event)
+            return [cur.fetchall() if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK
+                    else [] for cur in cursors]
         finally:
             for cur in cursors:
                 cur.close()
