@@ -81,14 +81,16 @@ class Work:
 
     def save(self, obj: models.Model, fields: list[str] | None = None) -> None:
         """Write a row with the unit's other writes. A new row that already has its key (taken from the
-        sequence with an earlier read) is inserted with them too; one without is inserted at once, since
-        later writes refer to its key."""
+        sequence with an earlier read) is inserted with them too, with the values it has when they are sent
+        (so saving it again in this unit costs nothing); one without is inserted at once, since later writes
+        refer to its key."""
         if not obj._state.adding:
-            self.writes.save(obj, fields)
+            if not self.writes.inserting(obj):
+                self.writes.save(obj, fields)
         elif obj.pk is None:
             obj.save()
         else:
-            self.writes.insert([obj])
+            self.writes.insert_late(obj)
             obj._state.adding = False
 
     def command(self, *commands: Command) -> None:

@@ -2,8 +2,15 @@
 
 A unit of work on the call path reads what it must (locked), decides in Python, and then writes. The
 writes' results are never read (the decisions are made), so waiting for each one is waste: `DeferredWrites`
-collects them as SQL compiled by Django's own compilers and `flush()` sends them in one psycopg pipeline,
-followed by the COMMIT when the unit owns the transaction. Writes and commit: one round trip.
+collects them and `flush()` sends them in one psycopg pipeline, followed by the COMMIT when the unit owns
+the transaction. Writes and commit: one round trip.
+
+The call path writes the same few shapes over and over (the call, its log rows, the offer, the operator), so
+their SQL text is built once per shape from the models' metadata and cached; each value still goes through
+its field's `get_db_prep_save`, as the ORM's compilers do. The statements are bound on the server (no
+quoting of every value into the text on the client) and prepared by psycopg once a shape has run a few
+times (`prepare_threshold`). A write the plain shape cannot express (an expression as a value, a field with
+its own placeholder) is compiled by Django's own compilers instead.
 
 PostgreSQL stays the single source of truth: a deferred write that fails (a unique index, a check) fails
 the flush, the COMMIT is never applied, and the whole transaction rolls back as before.
@@ -11,68 +18,54 @@ the flush, the COMMIT is never applied, and the whole transaction rolls back as 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, connections, models
 from django.db.models.sql import InsertQuery, UpdateQuery
 from psycopg import pq
 
 M = TypeVar("M", bound=models.Model)
 
-# The SQL text of a plain write depends only on the model, the columns and (for an insert) the number of
-# rows; compiling it through Django's query and compiler classes cost about a quarter of an engine event's
-# CPU in the web process (cProfile under bench-webhook's call mix). It is built once per shape and kept here;
-# the values still go through each field's own `get_db_prep_save`, as the compiler does. Anything that is
-# not a plain value (an expression, a model instance, a field with its own placeholder) takes the ORM's path.
-_UPDATES: dict[tuple[str, type[models.Model], tuple[str, ...]], tuple[str, tuple[models.Field, ...]]] = {}
-_INSERTS: dict[tuple[str, type[models.Model], int, bool], tuple[str, tuple[models.Field, ...]]] = {}
+
+def _plain(field: models.Field) -> bool:
+    """A column whose value is one `%s` of its `get_db_prep_save` (what the fast shapes assume)."""
+    return (field.concrete and not field.many_to_many and not hasattr(field, "get_placeholder")
+            and field.db_default is models.NOT_PROVIDED)
 
 
-def _plain(value: Any) -> bool:
-    return not (hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save"))
+@functools.cache
+def _update_shape(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, list[models.Field]] | None:
+    """`UPDATE table SET col = %s, … WHERE pk = %s` for these fields (names or attnames), or None."""
+    fields = [model._meta.get_field(name) for name in names]
+    if not all(_plain(f) and not f.primary_key for f in fields):
+        return None
+    qn = connections["default"].ops.quote_name
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    return f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s", fields
 
 
-def _update_shape(using: str, model: type[models.Model], names: tuple[str, ...]) -> tuple[str, tuple] | None:
-    """`UPDATE … SET` the named columns `WHERE pk = %s`; None when a name is not a plain column."""
-    key = (using, model, names)
-    shape = _UPDATES.get(key)
-    if shape is None:
-        fields = []
-        for name in names:
-            try:
-                field = model._meta.get_field(name)
-            except FieldDoesNotExist:  # the ORM's path says what is wrong with the name
-                return None
-            if not getattr(field, "concrete", False) or field.many_to_many or field.primary_key \
-                    or hasattr(field, "get_placeholder") or field.model._meta.db_table != model._meta.db_table:
-                return None
-            fields.append(field)
-        quote = connections[using].ops.quote_name
-        table = quote(model._meta.db_table)
-        sql = (f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
-               f"WHERE {table}.{quote(model._meta.pk.column)} = %s")
-        shape = _UPDATES[key] = (sql, tuple(fields))
-    return shape
+@functools.cache
+def _insert_shape(model: type[models.Model], with_pk: bool, rows: int) -> tuple[str, list[models.Field]] | None:
+    """`INSERT INTO table (cols) VALUES (%s, …), …` for `rows` rows, or None."""
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    if not all(_plain(f) for f in fields):
+        return None
+    qn = connections["default"].ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"VALUES {', '.join([row] * rows)}"), fields
 
 
-def _insert_shape(using: str, model: type[models.Model], rows: int, keyed: bool) -> tuple[str, tuple] | None:
-    """`INSERT … VALUES` of `rows` rows, every concrete column; the key too when the rows carry it (`keyed`:
-    taken from the sequence by an earlier read), else the database gives it."""
-    key = (using, model, rows, keyed)
-    shape = _INSERTS.get(key)
-    if shape is None:
-        fields = tuple(f for f in model._meta.concrete_fields if keyed or not f.primary_key)
-        if any(hasattr(f, "get_placeholder") for f in fields):
-            return None
-        quote = connections[using].ops.quote_name
-        row = f"({', '.join(['%s'] * len(fields))})"
-        sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-               f"VALUES {', '.join([row] * rows)}")
-        shape = _INSERTS[key] = (sql, fields)
-    return shape
+def _prepared_value(field: models.Field, value: Any, connection: Any) -> tuple[bool, Any]:
+    """(True, the value as the ORM's compilers send it), or (False, _) for one they would compile as SQL."""
+    if hasattr(value, "resolve_expression"):
+        return False, None
+    if hasattr(value, "prepare_database_save"):  # a model instance for a foreign key: its key
+        return (True, value.prepare_database_save(field)) if field.remote_field else (False, None)
+    return True, field.get_db_prep_save(value, connection)
 
 
 class DeferredWrites:
@@ -80,23 +73,28 @@ class DeferredWrites:
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
-        self.statements: list[tuple[str, tuple[Any, ...] | dict[str, Any]]] = []
+        # A statement, or a row inserted late (`insert_late`): its SQL is made when it is sent.
+        self.statements: list[tuple[str, tuple[Any, ...] | dict[str, Any]] | models.Model] = []
+        self._late: dict[int, models.Model] = {}
 
     def __len__(self) -> int:
         return len(self.statements)
 
     def update(self, model: type[models.Model], pk: int, **values: Any) -> None:
         """`UPDATE … SET values WHERE pk = pk`, as `Model.objects.filter(pk=pk).update(**values)` would send."""
-        shape = _update_shape(self.using, model, tuple(values)) if isinstance(pk, int) and values \
-            and all(_plain(v) for v in values.values()) else None
+        shape = _update_shape(model, tuple(values))
         if shape is not None:
-            sql, fields = shape
             connection = connections[self.using]
-            params = [f.get_db_prep_save(v, connection=connection)
-                      for f, v in zip(fields, values.values(), strict=True)]
-            params.append(model._meta.pk.get_db_prep_value(pk, connection))
-            self.statements.append((sql, tuple(params)))
-            return
+            params = []
+            for field, value in zip(shape[1], values.values(), strict=True):
+                plain, prepared = _prepared_value(field, value, connection)
+                if not plain:
+                    break
+                params.append(prepared)
+            else:
+                params.append(model._meta.pk.get_db_prep_save(pk, connection))
+                self.statements.append((shape[0], tuple(params)))
+                return
         query = UpdateQuery(model)
         query.add_q(models.Q(pk=pk))
         query.add_update_values(values)
@@ -109,35 +107,50 @@ class DeferredWrites:
             f.attname for f in obj._meta.concrete_fields if not f.primary_key]
         self.update(type(obj), obj.pk, **{name: getattr(obj, name) for name in names})
 
+    def insert_late(self, obj: models.Model) -> None:
+        """`INSERT` a new row (with its key) in this place of the order, with the values it has when the writes
+        are sent: a row created and then changed in the same unit (a call that arrives and is rung at once) is
+        written once, not inserted and then updated (a second row version and index entries for nothing)."""
+        self._late[id(obj)] = obj
+        self.statements.append(obj)
+
+    def inserting(self, obj: models.Model) -> bool:
+        """Whether `obj` waits in `insert_late`: saving it changes nothing, the insert carries its values."""
+        return self._late.get(id(obj)) is obj
+
     def insert(self, objs: list[models.Model]) -> None:
         """`INSERT` rows (without RETURNING: give them their key first when a later write refers to them)."""
+        self.statements.extend(self._insert_statements(objs))
+
+    def _insert_statements(self, objs: list[models.Model]) -> list[tuple[str, tuple[Any, ...]]]:
         if not objs:
-            return
+            return []
         model = type(objs[0])
         fields = [f for f in model._meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
-        keyed = objs[0].pk is not None
-        shape = _insert_shape(self.using, model, len(objs), keyed) \
-            if all((o.pk is not None) == keyed for o in objs) else None
-        if shape is not None:
-            # what the compiler does for each row: the field's pre_save (auto_now values), then its db value
-            sql, fields_with_key = shape
-            connection = connections[self.using]
-            values = [f.pre_save(obj, add=True) for obj in objs for f in fields_with_key]
-            if all(_plain(v) for v in values):
-                flat = fields_with_key * len(objs)
-                self.statements.append((sql, tuple(f.get_db_prep_save(v, connection=connection)
-                                                   for f, v in zip(flat, values, strict=True))))
-                return
         for obj in objs:  # what the ORM does before an insert: defaults and auto_now values
             for field in fields:
                 if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
                     field.pre_save(obj, add=True)
+        shape = _insert_shape(model, objs[0].pk is not None, len(objs))
+        if shape is not None:
+            connection = connections[self.using]
+            params = []
+            for obj in objs:
+                for field in shape[1]:
+                    plain, prepared = _prepared_value(field, getattr(obj, field.attname), connection)
+                    if not plain:
+                        break
+                    params.append(prepared)
+                else:
+                    continue
+                break
+            else:
+                return [(shape[0], tuple(params))]
         query = InsertQuery(model)
         query.insert_values(fields, objs)
         compiler = query.get_compiler(self.using)
         compiler.returning_fields = None
-        for sql, params in compiler.as_sql():
-            self.statements.append((sql, tuple(params)))
+        return [(sql, tuple(params)) for sql, params in compiler.as_sql()]
 
     def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> None:
         self.statements.append((sql, params))
@@ -153,12 +166,17 @@ class DeferredWrites:
             return
         connection = connections[self.using]
         raw = connection.connection
-        with connection.wrap_database_errors, raw.pipeline(), psycopg.ClientCursor(raw) as cur:
-            for sql, params in self.statements:
+        # Bound on the server: each shape's text is the same on every call, so psycopg prepares it once it has
+        # run `prepare_threshold` times on this connection.
+        statements = []
+        for item in self.statements:
+            statements.extend(self._insert_statements([item]) if isinstance(item, models.Model) else [item])
+        self.statements, self._late = [], {}
+        with connection.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as cur:
+            for sql, params in statements:
                 cur.execute(sql, params or None)
             if commit:
                 cur.execute("COMMIT")
-        self.statements = []
 
 
 def owns_transaction(using: str = "default") -> bool:
