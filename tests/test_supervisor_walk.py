@@ -8,20 +8,21 @@ usage charts) can join this one.
 
 from __future__ import annotations
 
-import os
 import re
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
 from django.db import connection
+from playwright.sync_api import expect, sync_playwright
 
 from accounts.actions import create_supervisor
 from core.audio import tone_wav
 from simulator import testcall
 from tests import factories
+from tests.browser import BrowserLiveServerTestCase
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
@@ -61,7 +62,6 @@ def select2(page, select_id: str, text: str) -> None:
 
 
 def open_next_step(walk: Walk, number: int) -> None:
-    from playwright.sync_api import expect
 
     walk.page.goto(f"{walk.base}/admin/accounts/account/my-setup/")
     row = walk.page.locator(f"tr[data-step='{number}']")
@@ -75,13 +75,11 @@ def save(walk: Walk) -> None:
 
 
 def assert_done(walk: Walk, number: int) -> None:
-    from playwright.sync_api import expect
 
     expect(walk.page.locator(f"tr[data-step='{number}']")).to_have_attribute("data-done", "1", timeout=WAIT)
 
 
 def step_sign_in(walk: Walk) -> None:
-    from playwright.sync_api import expect
 
     walk.page.goto(f"{walk.base}/admin/login/?next=/admin/accounts/account/my-setup/")
     walk.page.fill("#id_username", walk.supervisor)
@@ -115,7 +113,6 @@ def step_prompts(walk: Walk, tmp: Path) -> None:
 
 
 def step_service(walk: Walk) -> None:
-    from playwright.sync_api import expect
 
     open_next_step(walk, 3)
     walk.page.fill("#id_name", "Assistenza")
@@ -142,7 +139,6 @@ def step_number(walk: Walk) -> None:
 
 
 def console_sign_in(walk: Walk) -> None:
-    from playwright.sync_api import expect
 
     walk.console.goto(f"{walk.base}/console/login/")
     walk.console.fill("#id_account", walk.account.slug)
@@ -153,7 +149,6 @@ def console_sign_in(walk: Walk) -> None:
 
 
 def console_press(walk: Walk, button: str, state: str) -> None:
-    from playwright.sync_api import expect
 
     walk.console.click(button)
     expect(walk.console.locator("#state")).to_have_attribute("data-state", state, timeout=WAIT)
@@ -177,7 +172,6 @@ def step_pause_and_log_off(walk: Walk) -> None:
     console_press(walk, "#btn-logoff", "logged_out")
     walk.page.goto(f"{walk.base}/admin/accounts/account/my-setup/")
     assert_done(walk, 6)
-    from playwright.sync_api import expect
 
     expect(walk.page.locator("#setup-progress")).to_have_attribute("data-done", "6")
     console_press(walk, "#btn-login", "available")
@@ -186,7 +180,6 @@ def step_pause_and_log_off(walk: Walk) -> None:
 
 
 def step_test_call(walk: Walk) -> None:
-    from playwright.sync_api import expect
 
     walk.page.click("#link-test-call")
     walk.page.fill("#id_caller", "347 7654321")
@@ -228,26 +221,8 @@ class CallBeat(threading.Thread):
         self.join(10)
 
 
-class SupervisorFirstHourTests(ChannelsLiveServerTestCase):
-    serve_static = True
-
-    @classmethod
-    def setUpClass(cls):
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs its own loop
-        test = settings.DATABASES["default"].setdefault("TEST", {})
-        cls._test_name = test.get("NAME")
-        test["NAME"] = connection.settings_dict["NAME"]
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        settings.DATABASES["default"]["TEST"]["NAME"] = cls._test_name
-
+class SupervisorFirstHourTests(BrowserLiveServerTestCase):
     def test_first_hour_in_english_and_italian_at_desktop_and_phone_width(self):
-        import tempfile
-
-        from playwright.sync_api import sync_playwright
 
         beat = CallBeat()
         beat.start()

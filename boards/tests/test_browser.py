@@ -7,7 +7,6 @@ pages at desktop and phone width are saved under test-artifacts/.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -17,9 +16,8 @@ import zoneinfo
 from pathlib import Path
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.db import connection
+from playwright.sync_api import expect, sync_playwright
 
 from acd.actions import handle_event
 from acd.models import Call
@@ -28,6 +26,7 @@ from agents.models import ConsolePresence, Operator
 from agents.tasks import logoff_unattended_consoles_task
 from telephony import port
 from tests import factories
+from tests.browser import BrowserLiveServerTestCase
 from tests.processes import child_env
 
 CHROMIUM = "/usr/bin/chromium"
@@ -71,17 +70,9 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
-class ConsoleAndWallboardTests(ChannelsLiveServerTestCase):
-    serve_static = True
-
+class ConsoleAndWallboardTests(BrowserLiveServerTestCase):
     @classmethod
     def setUpClass(cls):
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs its own loop
-        # The servers are forked from this process, whose settings already name the test database:
-        # tell Channels' set-up hook so, instead of letting it prefix "test_" a second time.
-        test = settings.DATABASES["default"].setdefault("TEST", {})
-        cls._test_name = test.get("NAME")
-        test["NAME"] = connection.settings_dict["NAME"]
         cls._grace = settings.CONSOLE_LOGOFF_GRACE_SECONDS
         settings.CONSOLE_LOGOFF_GRACE_SECONDS = GRACE_SECONDS  # server A is forked with it
         super().setUpClass()
@@ -92,7 +83,6 @@ class ConsoleAndWallboardTests(ChannelsLiveServerTestCase):
     def tearDownClass(cls):
         stop_server(cls.second)
         super().tearDownClass()
-        settings.DATABASES["default"]["TEST"]["NAME"] = cls._test_name
         settings.CONSOLE_LOGOFF_GRACE_SECONDS = cls._grace
 
     def setUp(self):
@@ -114,8 +104,6 @@ class ConsoleAndWallboardTests(ChannelsLiveServerTestCase):
         return f"http://localhost:{self.port_b}"
 
     def test_operator_console_and_supervisor_wallboard(self):
-        from playwright.sync_api import expect, sync_playwright
-
         ARTIFACTS.mkdir(exist_ok=True)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
@@ -258,8 +246,6 @@ class ConsoleAndWallboardTests(ChannelsLiveServerTestCase):
             browser.close()
 
     def test_call_card_in_italian_superuser_picker_and_usage_chart(self):
-        from playwright.sync_api import expect, sync_playwright
-
         ARTIFACTS.mkdir(exist_ok=True)
         self.service.wrapup_seconds = 0
         self.service.save()

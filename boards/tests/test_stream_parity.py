@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import sync_playwright
 
 from acd import actions as acd
 from agents import actions
@@ -88,7 +89,6 @@ def crafted_cases() -> list[dict[str, Any]]:
 
 
 def test_stream_js_and_its_python_twin_agree(clock):
-    from playwright.sync_api import sync_playwright
 
     cases = crafted_cases() + recorded_cases(clock)
     assert len(cases) > 30

@@ -5,14 +5,11 @@ window is bounded; Italian. The browser test loads it in a real Chromium and rea
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 from playwright.sync_api import sync_playwright
 
@@ -24,6 +21,7 @@ from dialer.models import Campaign
 from dialer.tests.campaign_seed import seed_history
 from dialer.tests.conftest import Floor
 from tests import factories
+from tests.browser import BrowserLiveServerTestCase
 
 PASSWORD = "campaign-pass-word-1"
 SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
@@ -74,22 +72,7 @@ def test_the_supervisor_sees_progress_figures_and_charts_scoped_to_the_account(c
 
 
 @pytest.mark.browser
-class CampaignPageBrowserTests(ChannelsLiveServerTestCase):
-    serve_static = True
-
-    @classmethod
-    def setUpClass(cls):
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs its own loop
-        test = settings.DATABASES["default"].setdefault("TEST", {})
-        cls._test_name = test.get("NAME")
-        test["NAME"] = connection.settings_dict["NAME"]
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        settings.DATABASES["default"]["TEST"]["NAME"] = cls._test_name
-
+class CampaignPageBrowserTests(BrowserLiveServerTestCase):
     def test_the_charts_are_drawn_with_data_in_english_and_italian(self):
         account = factories.make_account(name="Outbound demo")
         floor = Floor(account, operators=4)

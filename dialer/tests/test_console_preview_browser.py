@@ -7,13 +7,10 @@ Screenshots under test-artifacts/."""
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import pytest
-from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
-from django.db import connection
 from playwright.sync_api import expect, sync_playwright
 
 from acd.actions import handle_event
@@ -22,6 +19,7 @@ from dialer.choices import AttemptOutcome, CampaignMode, CampaignState
 from dialer.models import WEEKDAYS, Attempt, Campaign, Lead, LeadList
 from telephony import port
 from tests import factories
+from tests.browser import BrowserLiveServerTestCase
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -31,22 +29,7 @@ ALL_DAY = {d: ["00:00", "23:59"] for d in WEEKDAYS}
 
 
 @pytest.mark.browser
-class ConsolePreviewBrowserTests(ChannelsLiveServerTestCase):
-    serve_static = True
-
-    @classmethod
-    def setUpClass(cls):
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs its own loop
-        test = settings.DATABASES["default"].setdefault("TEST", {})
-        cls._test_name = test.get("NAME")
-        test["NAME"] = connection.settings_dict["NAME"]
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        settings.DATABASES["default"]["TEST"]["NAME"] = cls._test_name
-
+class ConsolePreviewBrowserTests(BrowserLiveServerTestCase):
     def setUp(self):
         self.account = factories.make_account(name="Outbound")
         self.account.slug = "outbound"

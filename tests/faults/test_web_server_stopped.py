@@ -15,6 +15,7 @@ import threading
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect, sync_playwright
 
 from agents import actions as presence
 from tests import factories
@@ -73,7 +74,6 @@ class Balancer:
 
 
 def test_a_browser_reconnects_to_the_other_web_server_and_shows_a_fresh_snapshot(monkeypatch):
-    from playwright.sync_api import expect, sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs its own loop
     account, op, _ = factories.make_floor()
