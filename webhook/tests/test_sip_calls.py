@@ -21,7 +21,7 @@ from webhook.reconcile import DIALOG_GONE, reconcile_dialogs
 
 from .sipstack import SipStack, free_port
 
-pytestmark = [pytest.mark.django_db(transaction=True),
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("sip"),
               pytest.mark.skipif(not (shutil.which("kamailio") and shutil.which("sipp")),
                                  reason="make test installs kamailio and sip-tester")]
 

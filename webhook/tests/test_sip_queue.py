@@ -14,7 +14,7 @@ from tests import factories
 from .sipstack import SipStack
 from .test_sip_calls import assert_nothing_left, floor, wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True),
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("sip"),
               pytest.mark.skipif(not (shutil.which("kamailio") and shutil.which("sipp")),
                                  reason="make test installs kamailio and sip-tester")]
 
