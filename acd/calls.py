@@ -6,6 +6,8 @@ which gives its channel back to the budget (idempotently: a duplicate end never 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils.translation import gettext as _
 
 from budget import actions as budget
@@ -43,13 +45,28 @@ def move(call: Call, to_state: str) -> None:
     call.state = to_state
 
 
+def not_before(call: Call, at: dt.datetime) -> dt.datetime:
+    """The moment of a step of the call: never before the steps it follows.
+
+    An event's time is read when it arrives, before it waits for the call's lock; two events racing on one
+    call (an answer and a hang-up from two connections) can take the lock in the other order than their
+    times. The order the call saw wins: the later step is stamped no earlier than the latest one before it,
+    so no duration of the call is ever negative."""
+    return max(moment for moment in (at, call.arrived_at, call.queued_at, call.answered_at) if moment is not None)
+
+
+def elapsed(since: dt.datetime, call: Call, at: dt.datetime) -> float:
+    """Seconds from `since` to the call's step at `at` (`not_before`)."""
+    return (not_before(call, at) - since).total_seconds()
+
+
 def end_call(call: Call, work: Work, *, outcome: str, cause: str = HangupCause.NORMAL) -> None:
     move(call, CallState.ENDED)
     call.outcome = call.outcome or outcome
     call.end_cause = cause
-    call.ended_at = work.at
+    call.ended_at = not_before(call, work.at)
     if call.wait_seconds is None and call.queued_at is not None:
-        call.wait_seconds = (work.at - call.queued_at).total_seconds()
+        call.wait_seconds = elapsed(call.queued_at, call, work.at)
     work.save(call)
     work.log(call, CallEventKind.ENDED, outcome=call.outcome, cause=cause)
     budget.release_with_commit(call.pk, work.writes)  # idempotent: a duplicate end never frees a channel twice

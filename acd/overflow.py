@@ -5,7 +5,7 @@ from __future__ import annotations
 from routing.choices import OverflowAction
 from telephony.port import HangupCall, Play, RecordVoicemail, StopHold, Transfer
 
-from .calls import end_call, move
+from .calls import elapsed, end_call, move
 from .choices import CallEventKind, CallState, HangupCause, Outcome
 from .legs import cancel_ringing
 from .models import Call
@@ -26,7 +26,7 @@ def overflow(call: Call, work: Work, *, reason: str, action_override: str | None
     if action == OverflowAction.VOICEMAIL:
         move(call, CallState.VOICEMAIL)
         call.outcome = Outcome.VOICEMAIL
-        call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()
+        call.wait_seconds = elapsed(call.queued_at or call.arrived_at, call, work.at)
         work.save(call)
         work.command(RecordVoicemail(call_ref=call.engine_ref,
                                      greeting=prompt_ref(service.voicemail_prompt, BUILTIN_VOICEMAIL)))
@@ -34,7 +34,7 @@ def overflow(call: Call, work: Work, *, reason: str, action_override: str | None
         move(call, CallState.FORWARDED)
         call.outcome = Outcome.REDIRECTED
         call.transferred_to = service.overflow_number
-        call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()
+        call.wait_seconds = elapsed(call.queued_at or call.arrived_at, call, work.at)
         work.save(call)
         work.command(Transfer(call_ref=call.engine_ref, destination=service.overflow_number))
     else:

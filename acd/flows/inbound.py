@@ -25,7 +25,7 @@ from routing.models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prom
 from telephony import port
 
 from .. import locks
-from ..calls import end_call, move, reject, take_channel
+from ..calls import elapsed, end_call, move, not_before, reject, take_channel
 from ..choices import CallEventKind, CallState, Direction, HangupCause, OfferState, Outcome
 from ..criteria import candidates_statement, prelocked_from
 from ..legs import cancel_ringing, end_offer, release_after_call, release_operator_after_miss
@@ -237,8 +237,8 @@ def on_leg_answered(event: port.LegAnswered, call: Call, work: Work) -> None:
             cancel_ringing(call, work, except_offer=offer)
         move(call, CallState.CONNECTED)
         if call.answered_at is None:  # a call transferred to another service keeps its first answer
-            call.answered_at = work.at
-            call.wait_seconds = (work.at - (call.queued_at or call.arrived_at)).total_seconds()
+            call.answered_at = not_before(call, work.at)
+            call.wait_seconds = elapsed(call.queued_at or call.arrived_at, call, work.at)
         call.outcome = Outcome.ANSWERED
     call.operator = op
     work.save(call)
@@ -307,7 +307,7 @@ def on_hangup(event: port.Hangup, call: Call, work: Work) -> None:
 def finish_connected(call: Call, work: Work) -> None:
     """End of a conversation: talk time, then the operator's wrap-up (or straight back to available)."""
     cancel_ringing(call, work)  # a transfer still ringing another operator
-    call.talk_seconds = (work.at - call.answered_at).total_seconds() if call.answered_at else 0.0
+    call.talk_seconds = elapsed(call.answered_at, call, work.at) if call.answered_at else 0.0
     end_call(call, work, outcome=Outcome.ANSWERED)
     if call.operator_id:
         release_after_call(call.operator_id, call, work)

@@ -86,8 +86,9 @@ def test_end_events_dropped_doubled_and_out_of_order(settings):
     calls = {call.engine_ref: call for call in Call.objects.filter(account=account)}
     assert all(call.state == CallState.ENDED for call in calls.values()), {r: c.state for r, c in calls.items()}
     assert {ref for ref, call in calls.items() if call.end_cause == HangupCause.LOST} == set(refs[:2])
-    assert all(call.talk_seconds is not None and call.talk_seconds >= 0 for call in calls.values()
-               if call.answered_at is not None)
+    answered = {ref: (call.talk_seconds, call.answered_at, call.ended_at) for ref, call in calls.items()
+                if call.answered_at is not None}
+    assert all(talk is not None and talk >= 0 and ended >= at for talk, at, ended in answered.values()), answered
     assert set(Operator.objects.filter(account=account).values_list("state", flat=True)) == {OperatorState.AVAILABLE}
     assert_floor_consistent(account, refs)
     assert "Traceback" not in web.output(), web.output()[-3000:]
