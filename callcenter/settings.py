@@ -148,6 +148,9 @@ if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # The ACD's guarantees live in PostgreSQL (SKIP LOCKED, partial unique indexes, conditional upserts).
     raise ImproperlyConfigured(
         f"DATABASE_URL must be a PostgreSQL URL (postgres://…), not {DATABASES['default']['ENGINE']}")
+# Django's PostgreSQL backend, with every wait for the server bounded on the client in every process
+# (DB_CLIENT_TIMEOUT below; core/backends/postgresql/base.py).
+DATABASES["default"]["ENGINE"] = "core.backends.postgresql"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 # The web workers (the Procfile sets DB_POOL for them) keep their PostgreSQL connections in a pool: an engine
 # posts an event per call step, and opening a connection forks a server process, which cost more than the
@@ -161,7 +164,10 @@ DB_CLIENT_TIMEOUT = env.float("DB_CLIENT_TIMEOUT", default=DB_STATEMENT_TIMEOUT 
 if env.bool("DB_POOL", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections together with a pool
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        # Django checks each connection as it leaves the pool: one that died while idle is replaced.
+        # No check as a connection leaves the pool (Django's CONN_HEALTH_CHECKS): it would cost a round trip on
+        # every engine event. One that died while idle (the server restarted) fails its first statement: that
+        # request answers 503 with Retry-After, the pool discards the broken connection, and the retry gets a
+        # live one (tests/faults/test_postgres_restarted.py).
         "min_size": env.int("DB_POOL_MIN", default=2), "max_size": env.int("DB_POOL_MAX", default=8),
         # PostgreSQL down or restarting: a request waits this long for a connection, then answers 503
         # (core/api/exceptions.py), instead of psycopg_pool's 30 s.

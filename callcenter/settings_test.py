@@ -15,5 +15,6 @@ os.environ.setdefault("SECRET_KEY", "test-only-not-secret-" + "t" * 40)
 # a request should. tests/faults/test_postgres_frozen.py starts its servers with short ones and proves them.
 os.environ.setdefault("DB_STATEMENT_TIMEOUT", "0")
 os.environ.setdefault("DB_LOCK_TIMEOUT", "0")
+os.environ.setdefault("DB_CLIENT_TIMEOUT", "0")  # the client's bound likewise (the fault tests set theirs)
 
 from callcenter.settings import *  # noqa: F403

@@ -18,7 +18,9 @@ A freeze comes in three kinds, and each needs its own bound:
   wait for the server on the client: past `DB_CLIENT_TIMEOUT` the connection is closed (the pool replaces it)
   and the wait raises `OperationalError`. Whatever the transaction had sent is rolled back by the server when it
   wakes and finds the connection gone; a COMMIT it had already received commits whole, as any commit whose
-  answer is lost (the engines' events are idempotent by id, so a retry after a 503 is safe either way).
+  answer is lost (the engines' events are idempotent by id, so a retry after a 503 is safe either way). The
+  Celery workers, beat and the management commands get the same bound through the project's database backend
+  (`core/backends/postgresql`): a task meeting a hung server fails within it, as on any database error.
 
 New connections are bounded by `DB_CONNECT_TIMEOUT` and the pool's wait by `DB_POOL_TIMEOUT`
 (`callcenter/settings.py`). `manage.py migrate` lifts the server's timeouts for its own session
@@ -26,6 +28,8 @@ New connections are bounded by `DB_CONNECT_TIMEOUT` and the pool's wait by `DB_P
 """
 
 from __future__ import annotations
+
+import functools
 
 import psycopg
 from psycopg import errors
@@ -58,8 +62,10 @@ class BoundedConnection(psycopg.Connection):
                 "closed") from None
 
 
+@functools.cache
 def bounded_connection_class(seconds: float) -> type[psycopg.Connection]:
-    """The connection class for the web processes' pool: waits bounded by `seconds` (0: psycopg's own class)."""
+    """The connection class whose waits are bounded by `seconds` (0: psycopg's own class): the web processes'
+    pool's, and every other process's through the project's database backend (`core.backends.postgresql`)."""
     if seconds <= 0:
         return psycopg.Connection
     return type("BoundedConnection", (BoundedConnection,), {"wait_bound": float(seconds),

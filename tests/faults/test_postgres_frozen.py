@@ -14,29 +14,32 @@ retry of the same event (same id) is taken once, and the API works again, from t
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
 
 import psutil
 import psycopg
 import pytest
 from django.conf import settings
+from django_celery_beat.models import PeriodicTask
 
 from acd.models import Call
 from agents.models import Operator
 from budget.models import ChannelUsage
-from callcenter.embedded import EmbeddedPostgres
+from callcenter.celery import app
+from callcenter.embedded import EmbeddedPostgres, EmbeddedRedis
+from telephony.models import ProcessedEvent
 from telephony.signing import signed_headers
+from telephony.tasks import purge_port_records_task
 from tests import factories
 from tests.faults.invariants import assert_floor_consistent
-from tests.faults.stack import EVENTS_PATH, start_web
-from tests.faults.test_postgres_restarted import SEED, copy_schema
-from tests.processes import child_env, test_db_url
+from tests.faults.stack import EVENTS_PATH, Process, private_postgres, start_web, wait_until
+from tests.processes import test_db_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
 
@@ -50,6 +53,7 @@ def bounds(client_timeout: float) -> dict[str, str]:
 
 LOCKED_BOUND = LOCK_TIMEOUT + 3.0  # a request behind a held lock answers within this (the machine is shared)
 HUNG_BOUND = CLIENT_TIMEOUT + 5.0 + 3.0  # a hung server: the client's bound, then a pool wait, then slack
+DB_CONNECT_SLACK = 5.0  # beat may be opening a new connection when the freeze starts (DB_CONNECT_TIMEOUT)
 
 
 class Client:
@@ -140,36 +144,31 @@ def test_a_lock_held_forever_answers_503_in_bounded_time_and_saves_nothing(freez
     assert not web.errors(), web.output()[-3000:]
 
 
-def server_processes(server: EmbeddedPostgres) -> list[psutil.Process]:
+@contextlib.contextmanager
+def frozen_server(server: EmbeddedPostgres) -> Iterator[None]:
+    """Every process of the server stopped (SIGSTOP): it accepts bytes and answers nothing; resumed at the end."""
     postmaster = psutil.Process(server.running_pid())
-    return [postmaster, *postmaster.children(recursive=True)]
+    stopped = [postmaster, *postmaster.children(recursive=True)]
+    for process in stopped:
+        os.kill(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for process in stopped:
+            os.kill(process.pid, signal.SIGCONT)
 
 
 def test_a_hung_server_answers_503_in_bounded_time_and_the_web_process_recovers(tmp_path):
-    server = EmbeddedPostgres(tmp_path / "postgres", durable=False)
-    server.start()
-    url = server.url("faults")
-    stopped: list[psutil.Process] = []
-    try:
-        server.create_database("faults")
-        copy_schema(server, url)
-        seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=settings.BASE_DIR,
-                                env=child_env(DATABASE_URL=url), capture_output=True, text=True, check=True)
-        seed = json.loads(seeded.stdout.strip().splitlines()[-1])
+    with private_postgres(tmp_path) as (server, url, seed):
         web, port = start_web(settings.REDIS_URL, database_url=url, **bounds(client_timeout=CLIENT_TIMEOUT))
         client = Client(port, seed["slug"], seed["secret"], seed["token"])
         try:
             assert client.api("GET", "/api/v1/operators/")["status"] == 200  # the pool holds live connections
-            stopped = server_processes(server)
-            for process in stopped:
-                os.kill(process.pid, signal.SIGSTOP)
-            # One after another, more than the pool holds: no request waits on one stuck before it.
-            frozen = [client.event(incoming("during-freeze", seed["number"])),
-                      *[client.api("GET", "/api/v1/operators/") for _ in range(3)],
-                      client.api("POST", f"/api/v1/operators/{seed['operator']}/pause/", {})]
-            for process in stopped:
-                os.kill(process.pid, signal.SIGCONT)
-            stopped = []
+            with frozen_server(server):
+                # One after another, more than the pool holds: no request waits on one stuck before it.
+                frozen = [client.event(incoming("during-freeze", seed["number"])),
+                          *[client.api("GET", "/api/v1/operators/") for _ in range(3)],
+                          client.api("POST", f"/api/v1/operators/{seed['operator']}/pause/", {})]
             deadline = time.monotonic() + 30
             while (after := client.api("GET", "/api/v1/operators/"))["status"] != 200:
                 assert time.monotonic() < deadline, f"the web process did not recover: {after}"
@@ -186,7 +185,50 @@ def test_a_hung_server_answers_503_in_bounded_time_and_the_web_process_recovers(
         assert state == "available", "a pause answered 503 was applied"
         assert retried["status"] == 200 and any(c["type"] == "ring" for c in retried["body"]["commands"]), retried
         assert "Traceback" not in web.output(), web.output()[-3000:]
+
+
+def test_a_hung_server_fails_a_workers_task_within_the_bound_and_beat_goes_on(tmp_path):
+    """The Celery worker and beat (the Procfile's commands) open plain connections, not the web's pool: the
+    project's database backend bounds their waits too. A task that meets the hung server fails within the bound
+    (it would otherwise sit in a socket read for as long as the freeze lasts); beat's database scheduler meets
+    the same bound and goes on; once the server wakes the next task does its work."""
+    redis_server = EmbeddedRedis(tmp_path / "redis", durable=False)
+    redis_server.start()
+    redis_url = redis_server.url(0)
+    try:
+        with private_postgres(tmp_path) as (server, url, _seed):
+            with psycopg.connect(url) as conn:  # a processed event past its retention: the purge task's work
+                conn.execute(f"INSERT INTO {ProcessedEvent._meta.db_table} (source, event_id, received_at, commands) "
+                             "VALUES ('fault', 'old', now() - interval '90 days', '[]')")
+            env = bounds(client_timeout=CLIENT_TIMEOUT)
+            worker = Process("worker", redis_url, database_url=url, CELERY_CONCURRENCY="1", **env)
+            beat = Process("beat", redis_url, database_url=url, **env)
+            try:
+                with psycopg.connect(url) as conn:
+                    wait_until(lambda: conn.execute(f"SELECT count(*) FROM {PeriodicTask._meta.db_table}"
+                                                    ).fetchone()[0] > 0, 60, "beat's schedule", beat)
+                time.sleep(1)  # the worker is consuming
+                with frozen_server(server):
+                    started = time.monotonic()
+                    with app.connection_for_write(redis_url) as broker:
+                        purge_port_records_task.apply_async(connection=broker)
+                    wait_until(lambda: "DB_CLIENT_TIMEOUT" in worker.output(), HUNG_BOUND,
+                               "the worker's task to fail on the hung server", worker)
+                    worker_bound = time.monotonic() - started
+                    wait_until(lambda: "DB_CLIENT_TIMEOUT" in beat.output(), HUNG_BOUND + DB_CONNECT_SLACK,
+                               "beat's scheduler to give up on the hung server", beat)
+                    still_up = worker.popen.poll() is None and beat.popen.poll() is None
+                with psycopg.connect(url) as conn:
+                    assert conn.execute(f"SELECT count(*) FROM {ProcessedEvent._meta.db_table}").fetchone()[0] == 1
+                    with app.connection_for_write(redis_url) as broker:
+                        purge_port_records_task.apply_async(connection=broker)
+                    wait_until(lambda: conn.execute(f"SELECT count(*) FROM {ProcessedEvent._meta.db_table}"
+                                                    ).fetchone()[0] == 0, 60, "the purge after the freeze", worker)
+                assert beat.popen.poll() is None, beat.output()[-3000:]
+            finally:
+                worker.stop()
+                beat.stop()
+        assert worker_bound < HUNG_BOUND, worker_bound
+        assert still_up, "a worker or beat died of the freeze"
     finally:
-        for process in stopped:
-            os.kill(process.pid, signal.SIGCONT)
-        EmbeddedPostgres(tmp_path / "postgres").stop()
+        redis_server.stop()

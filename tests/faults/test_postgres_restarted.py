@@ -9,9 +9,6 @@ and the API work again, with nothing lost."""
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,33 +20,10 @@ from django.conf import settings
 from acd.models import Call
 from budget.models import ChannelLease
 from callcenter.embedded import EmbeddedPostgres
-from tests.faults.stack import Engine, start_web
-from tests.processes import child_env, test_db_url
+from tests.faults.stack import Engine, private_postgres, start_web
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
 BOUND_SECONDS = 15.0  # what a request may take while the database is down, at most
-
-SEED = """
-import json
-import re
-from tests import factories
-account, op, number = factories.make_floor()
-print(json.dumps({"slug": account.slug, "secret": account.webhook_secret, "number": number.number,
-                  "operator": op.pk, "token": factories.make_token(account)}))
-"""
-
-
-def copy_schema(server: EmbeddedPostgres, target_url: str) -> None:
-    """This test database's tables, empty, on the private server (faster than migrating it again)."""
-    bin_dir = server.bin_dir
-    dump = subprocess.run([str(bin_dir / "pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
-                           test_db_url()], capture_output=True, check=True)
-    # Per-column attribute options (`ALTER COLUMN … SET (…)`) are the source server's bookkeeping, not schema.
-    schema = b"\n".join(line for line in dump.stdout.splitlines()
-                        if not re.search(rb"ALTER COLUMN \S+ SET \(", line))
-    loaded = subprocess.run([str(bin_dir / "psql"), "-q", "-v", "ON_ERROR_STOP=1", target_url], input=schema,
-                            capture_output=True, check=False)
-    assert loaded.returncode == 0, loaded.stderr.decode()[-2000:]
 
 
 def get(port: int, path: str, token: str) -> tuple[int, dict, float]:
@@ -69,16 +43,8 @@ class Account:  # what the engine needs of an account, read back from the seed
 
 
 def test_postgres_restarted_under_the_web_process(tmp_path):
-    server = EmbeddedPostgres(tmp_path / "postgres", durable=False)
-    server.start()
-    pg_port = server.port
-    url = server.url("faults")
-    try:
-        server.create_database("faults")
-        copy_schema(server, url)
-        seeded = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=settings.BASE_DIR,
-                                env=child_env(DATABASE_URL=url), capture_output=True, text=True, check=True)
-        seed = json.loads(seeded.stdout.strip().splitlines()[-1])
+    with private_postgres(tmp_path) as (server, url, seed):
+        pg_port = server.port
         web, port = start_web(settings.REDIS_URL, database_url=url)
         engine = Engine(port, Account(seed))
         try:
@@ -109,5 +75,3 @@ def test_postgres_restarted_under_the_web_process(tmp_path):
         assert calls == {"after-restart": "connected"}
         assert leases == 1
         assert "Traceback" not in web.output(), web.output()[-3000:]
-    finally:
-        EmbeddedPostgres(tmp_path / "postgres").stop()
