@@ -18,12 +18,17 @@ from tests import factories
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_hangup_stamped_before_the_answer_it_follows_ends_the_call_with_no_negative_talk(account, switch):
+def ringing_call(account, switch):
+    """An incoming call ringing its service's one operator: its reference and its ring."""
     op = factories.make_operator(account)
     number = factories.make_number(account, factories.make_service(account, [(op, 5)], wrapup_seconds=0))
     presence.login_operator(op.pk)
     ref, commands = switch.incoming(number.number)
-    ring = only_ring(commands)
+    return ref, only_ring(commands)
+
+
+def test_a_hangup_stamped_before_the_answer_it_follows_ends_the_call_with_no_negative_talk(account, switch):
+    ref, ring = ringing_call(account, switch)
     stamped = switch.clock.now() + dt.timedelta(seconds=1)  # the hang-up arrives first...
     switch.clock.advance(3)
     switch.answer(ref, ring)  # ...but the answer takes the call's lock first, 2 s later
@@ -37,11 +42,7 @@ def test_a_hangup_stamped_before_the_answer_it_follows_ends_the_call_with_no_neg
 
 
 def test_an_answer_stamped_before_the_queueing_it_follows_waits_zero_seconds(account, switch):
-    op = factories.make_operator(account)
-    number = factories.make_number(account, factories.make_service(account, [(op, 5)], wrapup_seconds=0))
-    presence.login_operator(op.pk)
-    ref, commands = switch.incoming(number.number)
-    ring = only_ring(commands)
+    ref, ring = ringing_call(account, switch)
     queued = switch.call(ref).queued_at or switch.call(ref).arrived_at
     with use_clock(ManualClock(queued - dt.timedelta(seconds=2))):
         switch.answer(ref, ring)
