@@ -21,52 +21,11 @@ fresh_django("lifecycle")
 
 from django.db import connection, transaction  # noqa: E402
 
-from acd.tests.switch import Switch, only_ring, start_clock  # noqa: E402
-from acd.tests.test_queue_overflow import factories_prompt  # noqa: E402
-from agents import actions as presence  # noqa: E402
+from acd.tests.switch import Switch, start_clock  # noqa: E402
+from acd.tests.walks import WHOLE_CALL, answered_call, warm_floor  # noqa: E402
 from core.clock import use_clock  # noqa: E402
 from core.roundtrips import count_round_trips  # noqa: E402
-from routing.choices import PromptKind  # noqa: E402
-from telephony import port  # noqa: E402
 from tests import factories  # noqa: E402
-
-WHOLE_CALL = ("incoming_call (welcome)", "prompt_finished (rings)", "leg_ringing", "leg_answered",
-              "hangup (wrap-up)")
-
-
-def floor(switch: Switch):
-    account = switch.account
-    ops = [factories.make_operator(account) for _ in range(3)]
-    service = factories.make_service(account, [(op, 5) for op in ops], wrapup_seconds=10)
-    service.welcome_prompt = factories_prompt(account, PromptKind.WELCOME)
-    service.save()
-    number = factories.make_number(account, service)
-    for op in ops:
-        presence.login_operator(op.pk)
-    ref, _ = switch.incoming(number.number)  # warm-up: counters created, statements prepared
-    switch.event(port.PromptFinished, ref)
-    switch.hangup(ref)
-    return number
-
-
-def measure(switch: Switch, number) -> dict[str, int]:
-    seen: dict[str, int] = {}
-
-    def step(name, fn):
-        with count_round_trips() as rt:
-            result = fn()
-        seen[name] = rt.count
-        return result
-
-    ref, _ = step("incoming_call (welcome)", lambda: switch.incoming(number.number))
-    ring = only_ring(step("prompt_finished (rings)", lambda: switch.event(port.PromptFinished, ref)))
-    step("leg_ringing", lambda: switch.event(port.LegRinging, ref, leg_ref=ring.leg_ref))
-    ring = only_ring(step("leg_no_answer (rings the next)", lambda: switch.no_answer(ref, ring)))
-    step("leg_answered", lambda: switch.answer(ref, ring))
-    bye = port.Hangup(event_id=f"bye-{ref}", call_ref=ref)
-    step("hangup (wrap-up)", lambda: switch.send(bye))
-    step("duplicate event", lambda: switch.send(bye))
-    return seen
 
 
 def bare_transaction() -> int:
@@ -82,8 +41,8 @@ def main() -> None:
     clock = start_clock()
     with use_clock(clock):
         switch = Switch(factories.make_account(), clock)
-        number = floor(switch)
-        events = measure(switch, number)
+        number = warm_floor(switch)
+        events = answered_call(switch, number).counts()
     whole = sum(events[name] for name in WHOLE_CALL)
     baseline = bare_transaction()
     worst = max(events.values())

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.db import connections
 from psycopg import pq
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,3 +72,26 @@ def count_round_trips(using: str = "default") -> Iterator[RoundTrips]:
             pgconn.untrace()
             out.seek(0)
             result.trips = _parse(out.read().decode(errors="replace"))
+
+
+class Steps:
+    """A walk through the call path, counted step by step: what the round-trip baselines and
+    `bench/bench_lifecycle.py` record, and how a baseline reports the steps above their ceilings."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, RoundTrips] = {}
+
+    def __call__(self, name: str, fn: Callable[[], T]) -> T:
+        """Run `fn` as the step `name`, counting its round trips; return what it returned."""
+        with count_round_trips() as rt:
+            result = fn()
+        self.seen[name] = rt
+        return result
+
+    def counts(self) -> dict[str, int]:
+        return {name: rt.count for name, rt in self.seen.items()}
+
+    def over(self, ceilings: dict[str, int]) -> str:
+        """The steps above their ceiling, each with what it sent; empty when every step is within."""
+        return "\n\n".join(f"{name}: {rt.count} > {ceilings[name]}:\n{rt.describe()}"
+                            for name, rt in self.seen.items() if rt.count > ceilings[name])

@@ -18,13 +18,12 @@ from acd import actions
 from acd.choices import CallState
 from acd.models import Offer
 from acd.tests.switch import only_ring
-from acd.tests.test_queue_overflow import factories_prompt
+from acd.tests.walks import WHOLE_CALL, answered_call, warm_floor
 from agents import actions as presence
 from agents.choices import OperatorState
 from agents.models import Operator
-from core.roundtrips import count_round_trips
+from core.roundtrips import Steps, count_round_trips
 from routing.choices import Criterion
-from telephony import port
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,54 +37,19 @@ CEILINGS = {
     "hangup (wrap-up)": 2,
     "duplicate event": 2,
 }
-WHOLE_CALL = ("incoming_call (welcome)", "prompt_finished (rings)", "leg_ringing", "leg_answered",
-              "hangup (wrap-up)")
 WHOLE_CALL_CEILING = 9
 
 
 @pytest.fixture
-def floor(account, switch):
-    """Three operators logged in; a service with a welcome prompt and wrap-up. The first call of the
-    account has gone through, so the figures are the steady state (counters and caches warm)."""
-    ops = [factories.make_operator(account) for _ in range(3)]
-    service = factories.make_service(account, [(op, 5) for op in ops], wrapup_seconds=10)
-    service.welcome_prompt = factories_prompt(account, "welcome")
-    service.save()
-    number = factories.make_number(account, service)
-    for op in ops:
-        presence.login_operator(op.pk)
-    ref, _ = switch.incoming(number.number)
-    switch.hangup(ref)
-    return number
-
-
-def measure(switch, number) -> dict[str, tuple[int, str]]:
-    seen: dict[str, tuple[int, str]] = {}
-
-    def step(name, fn):
-        with count_round_trips() as rt:
-            result = fn()
-        seen[name] = (rt.count, rt.describe())
-        return result
-
-    ref, _ = step("incoming_call (welcome)", lambda: switch.incoming(number.number))
-    ring = only_ring(step("prompt_finished (rings)", lambda: switch.event(port.PromptFinished, ref)))
-    step("leg_ringing", lambda: switch.event(port.LegRinging, ref, leg_ref=ring.leg_ref))
-    ring = only_ring(step("leg_no_answer (rings the next)", lambda: switch.no_answer(ref, ring)))
-    step("leg_answered", lambda: switch.answer(ref, ring))
-    bye = port.Hangup(event_id="bye-once", call_ref=ref)
-    step("hangup (wrap-up)", lambda: switch.send(bye))
-    step("duplicate event", lambda: switch.send(bye))
-    return seen
+def floor(switch):
+    return warm_floor(switch)
 
 
 def test_round_trips_per_event_stay_within_their_ceilings(floor, switch):
-    seen = measure(switch, floor)
-    over = {name: f"{count} > {CEILINGS[name]}:\n{sent}" for name, (count, sent) in seen.items()
-            if count > CEILINGS[name]}
-    assert not over, "\n\n".join(f"{name}: {text}" for name, text in over.items())
-    whole = sum(seen[name][0] for name in WHOLE_CALL)
-    assert whole <= WHOLE_CALL_CEILING, {name: count for name, (count, _) in seen.items()}
+    steps = answered_call(switch, floor)
+    assert not steps.over(CEILINGS), steps.over(CEILINGS)
+    whole = sum(steps.counts()[name] for name in WHOLE_CALL)
+    assert whole <= WHOLE_CALL_CEILING, steps.counts()
 
 
 def test_hang_up_without_wrap_up_rings_the_next_waiting_caller_within_two_round_trips(account, switch):
@@ -129,18 +93,14 @@ PRESENCE_CEILINGS = {"login (and the ACD's offer)": 4, "pause": 3, "resume (and 
 def test_presence_changes_stay_within_their_ceilings(account, switch):
     op = factories.make_operator(account)
     factories.make_service(account, [(op, 5)])
-    seen = {}
+    step = Steps()
     for name, action in [("login (and the ACD's offer)", presence.login_operator), ("pause", presence.pause_operator),
                          ("resume (and the ACD's offer)", presence.resume_operator),
                          ("log off", presence.logoff_operator)]:
-        with count_round_trips() as rt:
-            action(op.pk)
-        seen[name] = rt
+        step(name, lambda action=action: action(op.pk))
     op.refresh_from_db()
     assert op.state == "logged_out" and op.events.count() == 4  # each change logged
-    over = {name: f"{rt.count} > {PRESENCE_CEILINGS[name]}:\n{rt.describe()}" for name, rt in seen.items()
-            if rt.count > PRESENCE_CEILINGS[name]}
-    assert not over, "\n\n".join(f"{name}: {text}" for name, text in over.items())
+    assert not step.over(PRESENCE_CEILINGS), step.over(PRESENCE_CEILINGS)
 
 
 def test_a_wrap_up_that_ends_rings_the_waiting_caller_in_three_round_trips(account, switch):

@@ -11,7 +11,7 @@ import pytest
 
 from acd.tests.switch import only_ring
 from agents import actions as presence
-from core.roundtrips import count_round_trips
+from core.roundtrips import Steps
 from telephony import port
 from tests import factories
 
@@ -33,13 +33,7 @@ def test_menu_events_stay_within_their_ceilings(account, switch):
     presence.login_operator(op.pk)
     warm, _ = switch.incoming(tree.number.number)  # counters and caches warm
     switch.hangup(warm)
-    seen = {}
-
-    def step(name, fn):
-        with count_round_trips() as rt:
-            result = fn()
-        seen[name] = (rt.count, rt.describe())
-        return result
+    step = Steps()
 
     ref, _ = step("incoming_call (menu)", lambda: switch.incoming(tree.number.number))
     step("digits (sub-menu)", lambda: switch.event(port.Digits, ref, digits="2"))
@@ -47,6 +41,4 @@ def test_menu_events_stay_within_their_ceilings(account, switch):
     tree.sub.save()
     step("digits (invalid, repeat)", lambda: switch.event(port.Digits, ref, digits="8"))
     only_ring(step("digits (service, rings)", lambda: switch.event(port.Digits, ref, digits="1")))
-    over = {name: f"{count} > {CEILINGS[name]}:\n{sent}" for name, (count, sent) in seen.items()
-            if count > CEILINGS[name]}
-    assert not over, "\n\n".join(f"{name}: {text}" for name, text in over.items())
+    assert not step.over(CEILINGS), step.over(CEILINGS)

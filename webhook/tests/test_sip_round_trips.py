@@ -14,7 +14,7 @@ import json
 import pytest
 
 from agents import actions as presence
-from core.roundtrips import count_round_trips
+from core.roundtrips import Steps
 from routing.choices import Criterion
 from tests import factories
 from webhook import sip
@@ -58,13 +58,7 @@ def test_sip_requests_stay_within_their_round_trip_ceilings():
     warm = ask("decide", invite(number.number, "warm@host"))  # counters and caches warm: the steady state
     ask("reports", [{"type": "failed", "call_id": "warm@host", "account": warm["account"], "leg": warm["leg"]}])
 
-    seen: dict[str, tuple[int, str]] = {}
-
-    def step(name, fn):
-        with count_round_trips() as rt:
-            result = fn()
-        seen[name] = (rt.count, rt.describe())
-        return result
+    step = Steps()
 
     ring = step("invite (rings)", lambda: ask("decide", invite(number.number, "c1@host")))
     assert ring["action"] == "ring" and ring["uri"] == first.endpoint
@@ -76,6 +70,4 @@ def test_sip_requests_stay_within_their_round_trip_ceilings():
     assert step("reports: answered and ended in one batch", lambda: ask("reports", batch))["taken"] == 2
     step("reports: the same batch again", lambda: ask("reports", batch))
 
-    over = {name: f"{count} > {CEILINGS[name]}:\n{sent}" for name, (count, sent) in seen.items()
-            if count > CEILINGS[name]}
-    assert not over, "\n\n".join(f"{name}: {text}" for name, text in over.items())
+    assert not step.over(CEILINGS), step.over(CEILINGS)
