@@ -1,7 +1,9 @@
 """Issue 13: the API as an integrator meets it. A Python client is generated with `openapi-python-client` from
 the schema a live web process serves, every one of its modules is imported, and the main flows run through it
 against that process: create a service, an operator and a number; log the operator in, pause and resume;
-originate; read the call (its legs and billed seconds), the calls list, usage, statistics and the plan.
+originate; read the call (its legs and billed seconds), the calls list, usage, statistics and the plan; a voice
+menu on a second number, and a call through it (the digit collected, the caller queued for the service, the
+caller's path read back).
 
 The generator runs offline (no post hooks: it would otherwise call ruff through the shell). The generated
 package gets a unique name so it cannot shadow anything installed.
@@ -133,7 +135,16 @@ def test_generated_client_drives_the_main_flows(web_server, client_package):
     plan = ok(api("v1_account_plan_retrieve").sync_detailed(client=client))
     assert plan.channel_limit == account.channel_limit and plan.channels_in_use >= 1
 
-    # IVR menus (issue 13's menu endpoint) join this flow here when merged: create a menu, point the number at it.
+    # A voice menu answers a second number: "press 1 for Sales".
+    menu_number = ok(api("v1_numbers_create").sync_detailed(client=client, body=model("PhoneNumberRequest")(
+        number="+390233334444")), 201)
+    menu = ok(api("v1_menus_create").sync_detailed(client=client, body=model("MenuRequest")(
+        name="Main", numbers=[menu_number.id], options=[model("MenuOptionRequest")(
+            digit=model("DigitEnum")("1"), label="Sales", action=model("ActionEnum")("service"),
+            service=service.id)])), 201)
+    assert menu.numbers == [menu_number.id] and [o.digit.value for o in menu.options] == ["1"]
+    listed_menus = ok(api("v1_menus_list").sync_detailed(client=client))
+    assert [m.id for m in listed_menus.results] == [menu.id]
 
     # The engine's side, through the same client: a signed incoming call rings the operator, the answer bridges,
     # the hangup ends it; the call then shows its operator leg and billed seconds.
@@ -156,6 +167,17 @@ def test_generated_client_drives_the_main_flows(web_server, client_package):
     assert [(leg.leg_ref, leg.state.value, leg.operator) for leg in inbound.legs] == [
         (ring.leg_ref, "answered", operator.id)]
     assert inbound.billed_seconds == account.plan.billing_first_seconds and inbound.talk_seconds > 1
+
+    # Through the menu: the engine collects a digit, the caller presses 1 and waits for Sales, then hangs up.
+    commands = event("IncomingCall", event_id="m1", call_ref="menu-1", dialed=menu_number.number,
+                     caller="+393334445555")
+    assert "collect_digits" in [c.type_.value for c in commands]
+    commands = event("Digits", event_id="m2", call_ref="menu-1", digits="1")
+    assert [c.type_.value for c in commands] == ["start_hold"]  # Sales' one operator is in wrap-up: hold
+    event("Hangup", event_id="m3", call_ref="menu-1")
+    through_menu = next(c for c in ok(api("v1_calls_list").sync_detailed(client=client, direction=model(
+        "V1CallsListDirection")("inbound"))).results if c.dialed == menu_number.number)
+    assert [(step.menu, step.digit, step.label) for step in through_menu.menu_path] == [(menu.id, "1", "Sales")]
 
 
 def snake(name: str) -> str:
