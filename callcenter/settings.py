@@ -399,6 +399,9 @@ CELERY_BEAT_SCHEDULE["dialer-pace"] = {"task": "dialer.tasks.pace_campaigns_task
                                        "options": {"expires": 2}}
 CELERY_BEAT_SCHEDULE["dialer-estimate"] = {"task": "dialer.tasks.estimate_campaigns_task", "schedule": 15.0,
                                            "options": {"expires": 10}}
+# Lead files imported in the background: an import whose task was lost or whose worker died is queued again.
+CELERY_BEAT_SCHEDULE["dialer-resume-imports"] = {"task": "dialer.lead_imports.resume_stalled_imports_task",
+                                                 "schedule": 30.0, "options": {"expires": 25}}
 # Outgoing events (integrations/): webhooks to integrators' URLs, which must be public addresses unless the
 # platform allows private ones or lists the host; short timeouts; a delivery
 # is retried with exponential back-off (base, 2×base, … capped) up to MAX_ATTEMPTS, and an endpoint that

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,11 +19,9 @@ from import_export.admin import ExportMixin
 from accounts.scoped_admin import AccountScopedAdmin, ReadOnlyAdmin
 from core.errors import ActionError
 
-from . import actions, imports, page
-from .choices import CampaignState
-from .models import Attempt, Campaign, Disposition, DoNotCall, Lead, LeadList
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+from . import actions, imports, lead_imports, page
+from .choices import CampaignState, ImportState
+from .models import Attempt, Campaign, Disposition, DoNotCall, Lead, LeadImport, LeadList
 
 
 def _state_action(to_state: str, label: str):
@@ -113,32 +111,58 @@ class LeadListAdmin(AccountScopedAdmin):
 
     def get_urls(self):
         return [path("<int:pk>/import/", self.admin_site.admin_view(self.import_view),
-                     name="dialer_leadlist_import"), *super().get_urls()]
+                     name="dialer_leadlist_import"),
+                path("<int:pk>/import/<int:job>/progress/", self.admin_site.admin_view(self.import_progress_view),
+                     name="dialer_leadlist_import_progress"), *super().get_urls()]
 
-    def import_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def _lead_list(self, request: HttpRequest, pk: int) -> LeadList:
         lead_list = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, lead_list):
             raise PermissionDenied
-        report = None
+        return lead_list
+
+    def import_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Upload a file (imported in the background, dialer/lead_imports.py); the list's recent imports with
+        their bars, and the report of the one asked for (`?job=`, else the latest)."""
+        lead_list = self._lead_list(request, pk)
         form = LeadImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            if upload.size > MAX_UPLOAD_BYTES:
+            if upload.size > lead_imports.MAX_UPLOAD_BYTES:
                 form.add_error("file", _("At most 20 MB."))
             else:
                 try:
-                    rows = imports.read_file(upload.read(), upload.name)
-                    report = imports.import_rows(lead_list, rows, fallback_timezone=lead_list.account.timezone)
+                    job = lead_imports.start_lead_import(lead_list.pk, upload.read(), upload.name,
+                                                         by=request.user.get_username())
                 except imports.ImportFileError as exc:
                     form.add_error("file", str(exc))
-        if report is not None and not report.refused:
-            self.message_user(request, _("%(n)d leads imported.") % {"n": report.imported})
-            return redirect("admin:dialer_leadlist_changelist")
+                else:
+                    return redirect(f"{reverse('admin:dialer_leadlist_import', args=[lead_list.pk])}?job={job.pk}")
+        jobs = list(LeadImport.objects.filter(lead_list=lead_list).defer("content", "refused")[:IMPORTS_SHOWN])
+        shown_id = request.GET.get("job", "")
+        shown = (LeadImport.objects.filter(lead_list=lead_list, pk=int(shown_id)).defer("content").first()
+                 if shown_id.isdigit() else None)
+        if shown is None and jobs:
+            shown = LeadImport.objects.defer("content").get(pk=jobs[0].pk)
         context = {**self.admin_site.each_context(request), "title": _("Import leads into %(list)s")
-                   % {"list": lead_list}, "form": form, "report": report, "lead_list": lead_list,
-                   "opts": self.model._meta,
+                   % {"list": lead_list}, "form": form, "lead_list": lead_list, "opts": self.model._meta,
+                   "jobs": [(job, lead_imports.progress(job)) for job in jobs],
+                   "shown": shown, "shown_progress": lead_imports.progress(shown) if shown else None,
+                   "refused_kept": lead_imports.REFUSED_KEPT,
+                   "shown_done": shown is not None and shown.state == ImportState.DONE,
+                   # the bar's count as the page's script rewrites it (the same text as the template's)
+                   "row_count_template": _("%(checked)s of %(total)s rows"),
                    "progress_bar": progress_html(imports.progress(lead_list), lead_list.pk)}
         return TemplateResponse(request, "admin/dialer/lead_import.html", context)
+
+    def import_progress_view(self, request: HttpRequest, pk: int, job: int) -> JsonResponse:
+        """The bar's figures, polled by the import page while the import runs."""
+        lead_list = self._lead_list(request, pk)
+        found = get_object_or_404(LeadImport.objects.defer("content", "refused"), lead_list=lead_list, pk=job)
+        return JsonResponse(lead_imports.progress(found))
+
+
+IMPORTS_SHOWN = 10  # the recent imports the import page lists
 
 
 class LeadResource(resources.ModelResource):

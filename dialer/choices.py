@@ -77,3 +77,12 @@ class RefusalReason(models.TextChoices):
     DUPLICATE = "duplicate", _("Duplicate in the list")
     DO_NOT_CALL = "do_not_call", _("On the do-not-call list")
     BAD_TIMEZONE = "bad_timezone", _("Unknown time zone")
+
+
+class ImportState(models.TextChoices):
+    """A lead file's import in the background (dialer.models.LeadImport)."""
+
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")

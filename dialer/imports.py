@@ -4,6 +4,7 @@ a lead or a line of the report (bad number, duplicate, on the do-not-call list, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from .models import DoNotCall, Lead, LeadList
 MAX_ROWS = 100_000
 PHONE_COLUMNS = ("phone", "number", "telefono", "numero")
 TIMEZONE_COLUMNS = ("timezone", "time_zone", "fuso_orario")
+PROGRESS_EVERY = 1_000  # rows checked between two notes of a background import's progress
 
 
 @dataclass
@@ -61,49 +63,84 @@ def read_file(content: bytes, filename: str) -> list[dict[str, Any]]:
     return [dict(zip(headers, ["" if v is None else str(v).strip() for v in row], strict=False)) for row in data]
 
 
-def import_rows(lead_list: LeadList, rows: list[dict[str, Any]], *, fallback_timezone: str) -> ImportReport:
-    """Validate every row, then insert the good ones in one transaction (all or nothing for the good rows:
-    a failure rolls the whole import back, so a list is never half-imported)."""
+def check_file_shape(rows: list[dict[str, Any]]) -> None:
+    """Refuse a file as a whole: too many rows, or no phone column."""
     if len(rows) > MAX_ROWS:
         raise ImportFileError(_("At most %(n)d rows per import.") % {"n": MAX_ROWS})
     if rows and not any(c in rows[0] for c in PHONE_COLUMNS):
         raise ImportFileError(_("No phone column (name one of: %(cols)s).") % {"cols": ", ".join(PHONE_COLUMNS)})
+
+
+def check_rows(lead_list: LeadList, rows: list[dict[str, Any]], *, fallback_timezone: str,
+               on_progress: Callable[[int], None] | None = None) -> tuple[ImportReport, list[Lead]]:
+    """Every row either becomes a lead (not saved yet) or a line of the report. `on_progress(n)` is called
+    every PROGRESS_EVERY rows with the number checked so far (a background import shows it as its bar)."""
+    check_file_shape(rows)
     report = ImportReport(total=len(rows))
-    with transaction.atomic():
-        existing = set(Lead.objects.filter(lead_list=lead_list).values_list("phone", flat=True))
-        blocked = set(DoNotCall.objects.filter(account_id=lead_list.account_id).values_list("phone", flat=True))
-        custom = list(lead_list.custom_fields or [])
-        leads: list[Lead] = []
-        for i, row in enumerate(rows, start=2):  # row 1 is the header
-            raw = next((str(row[c]) for c in PHONE_COLUMNS if row.get(c)), "")
+    existing = set(Lead.objects.filter(lead_list=lead_list).values_list("phone", flat=True))
+    blocked = set(DoNotCall.objects.filter(account_id=lead_list.account_id).values_list("phone", flat=True))
+    custom = list(lead_list.custom_fields or [])
+    leads: list[Lead] = []
+    for n, row in enumerate(rows, start=1):
+        if on_progress is not None and n % PROGRESS_EVERY == 0:
+            on_progress(n)
+        i = n + 1  # row 1 is the header
+        raw = next((str(row[c]) for c in PHONE_COLUMNS if row.get(c)), "")
+        try:
+            phone = normalize_e164(raw)
+        except ValidationError as exc:
+            report.refuse(i, raw, RefusalReason.BAD_NUMBER, exc.messages[0])
+            continue
+        if phone in existing:
+            report.refuse(i, phone, RefusalReason.DUPLICATE, _("This number is already in the list."))
+            continue
+        if phone in blocked:
+            report.refuse(i, phone, RefusalReason.DO_NOT_CALL, _("This number is on the do-not-call list."))
+            continue
+        tz = next((str(row[c]) for c in TIMEZONE_COLUMNS if row.get(c)), "")
+        if tz:
             try:
-                phone = normalize_e164(raw)
+                validate_timezone(tz)
             except ValidationError as exc:
-                report.refuse(i, raw, RefusalReason.BAD_NUMBER, exc.messages[0])
+                report.refuse(i, phone, RefusalReason.BAD_TIMEZONE, exc.messages[0])
                 continue
-            if phone in existing:
-                report.refuse(i, phone, RefusalReason.DUPLICATE, _("This number is already in the list."))
-                continue
-            if phone in blocked:
-                report.refuse(i, phone, RefusalReason.DO_NOT_CALL, _("This number is on the do-not-call list."))
-                continue
-            tz = next((str(row[c]) for c in TIMEZONE_COLUMNS if row.get(c)), "")
-            if tz:
-                try:
-                    validate_timezone(tz)
-                except ValidationError as exc:
-                    report.refuse(i, phone, RefusalReason.BAD_TIMEZONE, exc.messages[0])
-                    continue
-            else:
-                tz = compliance.number_timezone(phone, fallback_timezone)
-            existing.add(phone)
-            fields = {k: row.get(k, "") for k in custom} if custom else {
-                k: v for k, v in row.items() if k not in PHONE_COLUMNS + TIMEZONE_COLUMNS and k}
-            leads.append(Lead(account_id=lead_list.account_id, lead_list=lead_list, phone=phone, timezone=tz,
-                              fields={k: str(v)[:500] for k, v in list(fields.items())[:50]},
-                              state=LeadState.NEW))
-        Lead.objects.bulk_create(leads, batch_size=2000)
-        report.imported = len(leads)
+        else:
+            tz = compliance.number_timezone(phone, fallback_timezone)
+        existing.add(phone)
+        fields = {k: row.get(k, "") for k in custom} if custom else {
+            k: v for k, v in row.items() if k not in PHONE_COLUMNS + TIMEZONE_COLUMNS and k}
+        lead = Lead(account_id=lead_list.account_id, lead_list=lead_list, phone=phone, timezone=tz,
+                    fields={k: str(v)[:500] for k, v in list(fields.items())[:50]}, state=LeadState.NEW)
+        lead.import_row = i
+        leads.append(lead)
+    return report, leads
+
+
+def save_leads(lead_list: LeadList, leads: list[Lead], report: ImportReport) -> None:
+    """Insert the checked leads, in the caller's transaction. The list is locked first, so two imports into
+    one list save one after the other; a number another import saved since these rows were checked is
+    refused as a duplicate, not an error that would undo the whole import."""
+    LeadList.objects.select_for_update().filter(pk=lead_list.pk).exists()
+    saved = set(Lead.objects.filter(lead_list=lead_list).values_list("phone", flat=True))
+    fresh = []
+    for lead in leads:
+        if lead.phone in saved:
+            report.refuse(lead.import_row, lead.phone, RefusalReason.DUPLICATE,
+                          _("This number is already in the list."))
+        else:
+            fresh.append(lead)
+    report.refused.sort(key=lambda refusal: refusal["row"])
+    Lead.objects.bulk_create(fresh, batch_size=2000)
+    report.imported = len(fresh)
+
+
+def import_rows(lead_list: LeadList, rows: list[dict[str, Any]], *, fallback_timezone: str) -> ImportReport:
+    """Check every row, then insert the good ones in one transaction (all or nothing for the good rows:
+    a failure rolls the whole import back, so a list is never half-imported). The API's bulk import; the
+    admin's file imports run in the background (dialer/lead_imports.py)."""
+    with transaction.atomic():
+        report, leads = check_rows(lead_list, rows, fallback_timezone=fallback_timezone)
+        save_leads(lead_list, leads, report)
     return report
 
 

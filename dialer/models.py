@@ -20,6 +20,7 @@ from .choices import (
     CampaignMode,
     CampaignState,
     DispositionKind,
+    ImportState,
     LeadState,
     MachineAction,
     RegulatoryProfile,
@@ -150,6 +151,44 @@ class LeadList(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LeadImport(models.Model):
+    """One file imported into a lead list in the background (`dialer.tasks.import_leads_task`), so that a big
+    file neither holds a web request for its whole import nor leaves the supervisor without news: the import
+    page shows its bar while it runs and its report of refused rows afterwards. The good rows are saved in one
+    transaction at the end (a list is never half-imported); the file itself is dropped once it is done."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    lead_list = models.ForeignKey(LeadList, on_delete=models.CASCADE, related_name="imports",
+                                  verbose_name=_("lead list"))
+    filename = models.CharField(_("file"), max_length=200)
+    content = models.BinaryField(_("content"), editable=False)
+    state = models.CharField(_("state"), max_length=10, choices=ImportState.choices, default=ImportState.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    checked_rows = models.PositiveIntegerField(_("rows checked"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    refused_count = models.PositiveIntegerField(_("refused"), default=0)
+    refused = models.JSONField(_("refused rows"), default=list, blank=True)  # the first REFUSED_KEPT of them
+    error = models.TextField(_("error"), blank=True)
+    # Who runs it: a worker claims the import with its own token and renews `heartbeat_at` as it goes; a run
+    # whose heartbeat stops (its worker died) is claimed again by the sweep, and only the token that claimed
+    # it last can finish it.
+    run_token = models.CharField(max_length=32, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.CharField(_("by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead import")
+        verbose_name_plural = _("lead imports")
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="leadimport_open_idx",
+                                condition=models.Q(state__in=[ImportState.QUEUED, ImportState.RUNNING]))]
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class Lead(models.Model):

@@ -8,6 +8,9 @@ from celery import shared_task
 from django.db import transaction
 
 from . import actions, pacer
+from .lead_imports import import_leads_task, resume_stalled_imports_task
+
+__all__ = ["import_leads_task", "resume_stalled_imports_task"]  # registered with the dialer's tasks
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from dialer import actions
-from dialer.choices import AttemptOutcome, CampaignState, LeadState, RefusalReason
-from dialer.models import Attempt, Campaign, DoNotCall, Lead, LeadList
+from dialer.choices import AttemptOutcome, CampaignState, ImportState, LeadState, RefusalReason
+from dialer.lead_imports import import_leads_task
+from dialer.models import Attempt, Campaign, DoNotCall, Lead, LeadImport, LeadList
 from tests import factories
 from tests.api import ApiResourceTests, client_for
 
@@ -76,9 +77,24 @@ def test_xlsx_import_in_the_admin_shows_the_report(setup, client):
     client.force_login(factories.make_supervisor(account))
     url = reverse("admin:dialer_leadlist_import", args=[lead_list.pk])
     r = client.post(url, {"file": SimpleUploadedFile("leads.xlsx", buf.getvalue())})
+    job = LeadImport.objects.get(lead_list=lead_list)
+    assert r.status_code == 302 and r["Location"] == f"{url}?job={job.pk}"  # imported in the background
+    assert (job.state, job.filename, job.created_by) == (ImportState.QUEUED, "leads.xlsx",
+                                                         r.wsgi_request.user.get_username())
+    assert not Lead.objects.filter(lead_list=lead_list).exists()
+    assert import_leads_task(job.pk) is True  # what the worker runs
+    assert import_leads_task(job.pk) is False  # a redelivery: nothing twice
+    job.refresh_from_db()
+    _check_report({"total": job.total_rows, "imported": job.imported, "refused_count": job.refused_count,
+                   "refused": job.refused}, lead_list)
+    assert job.content == b""  # the file is dropped once imported
+    r = client.get(f"{url}?job={job.pk}")
     assert r.status_code == 200
-    _check_report(r.context["report"].as_dict(), lead_list)
     assert b"This number is on the do-not-call list." in r.content
+    assert "3 of 8 rows imported, 5 refused." in r.content.decode()
+    bar = client.get(reverse("admin:dialer_leadlist_import_progress", args=[lead_list.pk, job.pk])).json()
+    assert bar == {"id": job.pk, "state": "done", "state_label": "Imported", "total": 8, "checked": 8, "percent": 100,
+                   "imported": 3, "refused": 5, "error": "", "over": True}
     # The list's bar, on the import page and in the list of lists: done against remaining.
     assert 'data-done="0" data-remaining="3"' in r.content.decode()
     Lead.objects.filter(lead_list=lead_list, phone="+12125550123").update(state=LeadState.DONE)
@@ -90,6 +106,11 @@ def test_xlsx_import_in_the_admin_shows_the_report(setup, client):
         account=factories.make_account(), name="x", service=factories.make_service(account, []),
         caller_id="+390212345678"), name="theirs")
     assert client.get(reverse("admin:dialer_leadlist_import", args=[other.pk])).status_code == 404
+    assert client.get(reverse("admin:dialer_leadlist_import_progress", args=[other.pk, job.pk])).status_code == 404
+    theirs = LeadImport.objects.create(account=other.account, lead_list=other, filename="x.csv", content=b"",
+                                       created_at=job.created_at)
+    assert client.get(reverse("admin:dialer_leadlist_import_progress", args=[lead_list.pk, theirs.pk])
+                      ).status_code == 404
 
 
 def test_json_bulk_import_and_bad_bodies(setup):
