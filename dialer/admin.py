@@ -20,7 +20,7 @@ from accounts.scoped_admin import AccountScopedAdmin, ReadOnlyAdmin
 from core.errors import ActionError
 
 from . import actions, imports, lead_imports, page
-from .choices import CampaignState, ImportState
+from .choices import CampaignState, ImportState, RefusalReason
 from .models import Attempt, Campaign, Disposition, DoNotCall, Lead, LeadImport, LeadList
 
 
@@ -133,7 +133,8 @@ class LeadListAdmin(AccountScopedAdmin):
             else:
                 try:
                     job = lead_imports.start_lead_import(lead_list.pk, upload.read(), upload.name,
-                                                         by=request.user.get_username())
+                                                         by=request.user.get_username(),
+                                                         language=request.LANGUAGE_CODE)
                 except imports.ImportFileError as exc:
                     form.add_error("file", str(exc))
                 else:
@@ -144,10 +145,13 @@ class LeadListAdmin(AccountScopedAdmin):
                  if shown_id.isdigit() else None)
         if shown is None and jobs:
             shown = LeadImport.objects.defer("content").get(pk=jobs[0].pk)
+        refused = [{**r, "reason": RefusalReason(r["reason"]).label if r["reason"] in RefusalReason.values
+                    else r["reason"]} for r in (shown.refused if shown else [])]
         context = {**self.admin_site.each_context(request), "title": _("Import leads into %(list)s")
                    % {"list": lead_list}, "form": form, "lead_list": lead_list, "opts": self.model._meta,
                    "jobs": [(job, lead_imports.progress(job)) for job in jobs],
                    "shown": shown, "shown_progress": lead_imports.progress(shown) if shown else None,
+                   "refused": refused,
                    "refused_kept": lead_imports.REFUSED_KEPT,
                    "shown_done": shown is not None and shown.state == ImportState.DONE,
                    # the bar's count as the page's script rewrites it (the same text as the template's)

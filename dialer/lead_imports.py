@@ -18,8 +18,10 @@ import logging
 import uuid
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core.clock import now
@@ -37,9 +39,11 @@ STALE_AFTER = dt.timedelta(minutes=2)  # no heartbeat for this long: the worker 
 QUEUED_PATIENCE = dt.timedelta(seconds=30)  # queued this long and not started: its task was lost, send another
 
 
-def start_lead_import(lead_list_id: int, content: bytes, filename: str, *, by: str = "") -> LeadImport:
+def start_lead_import(lead_list_id: int, content: bytes, filename: str, *, by: str = "",
+                      language: str = "") -> LeadImport:
     """Record the upload and queue its import for after the commit. The file is only bounded here; what is
-    in it is checked by the import, which reports every refused row (or fails whole, saying why)."""
+    in it is checked by the import, which reports every refused row (or fails whole, saying why) in the
+    uploader's `language` (the active one by default)."""
     if len(content) > MAX_UPLOAD_BYTES:
         raise imports.ImportFileError(_("At most 20 MB."))
     if not filename.lower().endswith((".csv", ".xlsx")):
@@ -47,7 +51,9 @@ def start_lead_import(lead_list_id: int, content: bytes, filename: str, *, by: s
     with transaction.atomic():
         lead_list = LeadList.objects.get(pk=lead_list_id)
         job = LeadImport.objects.create(account_id=lead_list.account_id, lead_list=lead_list, content=content,
-                                        filename=filename[:200], created_by=by[:150], created_at=now())
+                                        filename=filename[:200], created_by=by[:150],
+                                        language=(language or translation.get_language() or "")[:10],
+                                        created_at=now())
         enqueue_on_commit(import_leads_task, job.pk)
     return job
 
@@ -75,6 +81,12 @@ def run_lead_import(import_id: int) -> bool:
     if not _claim(import_id, token):
         return False
     job = LeadImport.objects.select_related("lead_list__account").get(pk=import_id)
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        return _run(job, token)
+
+
+def _run(job: LeadImport, token: str) -> bool:
+    import_id = job.pk
     lead_list = job.lead_list
     try:
         rows = imports.read_file(bytes(job.content), job.filename)

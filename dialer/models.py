@@ -177,6 +177,8 @@ class LeadImport(models.Model):
     run_token = models.CharField(max_length=32, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.CharField(_("by"), max_length=150, blank=True)
+    # The uploader's language: the worker writes the report's messages in it (a worker has no request).
+    language = models.CharField(_("language"), max_length=10, blank=True)
     created_at = models.DateTimeField(_("created"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
