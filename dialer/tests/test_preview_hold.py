@@ -285,3 +285,34 @@ def test_previewing_and_an_inbound_call_at_the_same_moment_never_both_take_the_o
             outcomes.add("held")
         switch.hangup(ref)
     assert outcomes  # which one wins is the scheduler's business; each round is one or the other
+
+
+def test_a_previewed_call_answered_by_a_machine_frees_the_operator(floor, switch):
+    f = floor(operators=1, mode=CampaignMode.PREVIEW)
+    f.lead("+390612345601")
+    number = factories.make_number(f.account, f.service)
+    reader = f.ops[0]
+    card = preview.next_lead(reader.pk)
+    preview.dial(reader.pk, card["attempt_id"])
+    orig = _originate(switch)
+    inbound, _ = switch.incoming(number.number)
+    switch.clock.advance(8)
+    assert rings(switch.event(port.AmdResult, orig.call_ref, verdict="machine")) == []
+    assert Attempt.objects.get(pk=card["attempt_id"]).outcome == AttemptOutcome.MACHINE
+    assert only_ring(switch.pending()).call_ref == inbound
+
+
+def test_the_reservation_of_a_dial_nobody_reports_on_lapses_by_itself(floor, switch):
+    """The engine never tells what became of the previewed call: after the ring time, the 2 s and the margin
+    the operator is offered calls again by the ACD's own timers."""
+    f = floor(operators=1, mode=CampaignMode.PREVIEW)
+    f.lead("+390612345601")
+    number = factories.make_number(f.account, f.service)
+    reader = f.ops[0]
+    card = preview.next_lead(reader.pk)
+    preview.dial(reader.pk, card["attempt_id"])
+    _originate(switch)
+    inbound, _ = switch.incoming(number.number)
+    bound = f.campaign.ring_seconds + 2 + preview.DIAL_MARGIN.total_seconds()
+    assert rings(switch.advance(bound - 1)) == []
+    assert only_ring(switch.advance(1)).call_ref == inbound
