@@ -21,7 +21,7 @@ from core.pipeline import DeferredWrites, begin_with, columns, instance, owns_tr
 
 from .choices import OperatorState, PauseSource, Via
 from .models import ConsolePresence, Operator, OperatorEvent, PauseReason, SipRegistration
-from .signals import operator_available
+from .signals import operator_available, reservation_lost
 
 S = OperatorState
 
@@ -102,6 +102,9 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
             % {"from": S(from_state).label, "to": S(to_state).label},
         )
     at = now()
+    # Held back from calls (a reservation, see `reserve` below) and leaving the available state: whoever
+    # reserved them is told after the commit (the dialer puts the lead they were previewing back).
+    reserved = from_state == S.AVAILABLE and op.backoff_until is not None and op.backoff_until > at
     op.state = to_state
     op.state_changed_at = at
     if to_state == S.PAUSED:
@@ -141,6 +144,8 @@ def transition_locked(op: Operator, to_state: str, *, via: str, reason: str = ""
         [operator_group(op.pk), account_group(op.account_id)],
         {"type": "operator.state", "v": 1, "account": op.account_id, "operator": snapshot, "previous": from_state},
     )
+    if reserved:
+        _announce_reservation_lost(op)
     if outgoing.wanted():  # in this transaction (with `writes`, with its COMMIT): core.outgoing
         outgoing.record([outgoing.OutgoingEvent(
             op.account_id, outgoing.EventType.OPERATOR_STATE_CHANGED,
@@ -166,6 +171,43 @@ def _announce_available(op: Operator) -> None:
     operator_id, account_id = op.pk, op.account_id
     transaction.on_commit(lambda: operator_available.send(sender=Operator, operator_id=operator_id,
                                                           account_id=account_id))
+
+
+def _announce_reservation_lost(op: Operator) -> None:
+    operator_id, account_id, state = op.pk, op.account_id, op.state
+    transaction.on_commit(lambda: reservation_lost.send(sender=Operator, operator_id=operator_id,
+                                                        account_id=account_id, state=state))
+
+
+# --- reservations: an available operator held back from calls for work of their own ---------------------
+# The dialer's preview: an operator reading a lead (and then waiting for the call they dialled) must not be
+# rung by another call meanwhile. The reservation is the operator's `backoff_until` ("not offered calls
+# until"), which routing's free-operator filter, the ACD's offer to a freed operator and its timers already
+# respect: no second column, routing's statements unchanged; when it passes, the ACD's sweep offers the
+# operator the waiting calls, as after any back-off. Any state change ends it (`transition_locked` clears
+# `backoff_until` on leaving the available state, and tells whoever held it: `reservation_lost`).
+
+def reserve(op: Operator, until: dt.datetime) -> Operator:
+    """Offer no call to the operator (their row locked by this transaction, read under the lock) before
+    `until`. Only an available operator can be reserved."""
+    if op.state != S.AVAILABLE:
+        raise IllegalTransition("not_available", _("Only an available operator can be held back from calls."))
+    op.backoff_until = until
+    Operator.objects.filter(pk=op.pk).update(backoff_until=until)
+    return op
+
+
+def end_reservation(op: Operator, *, offer: bool = True) -> bool:
+    """The operator (locked by this transaction) may take calls again. With `offer`, the ACD offers them a
+    waiting call after the commit (`operator_available`); without, the caller hands them a call itself in
+    this transaction (the dialer's previewed call, answered). False: they were not held back."""
+    if op.state != S.AVAILABLE or op.backoff_until is None:
+        return False
+    op.backoff_until = None
+    Operator.objects.filter(pk=op.pk).update(backoff_until=None)
+    if offer:
+        _announce_available(op)
+    return True
 
 
 # Where a person pauses on a screen that offers the account's list of reasons: there, an account that keeps

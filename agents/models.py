@@ -82,7 +82,8 @@ class Operator(models.Model):
     wrapup_until = models.DateTimeField(_("wrap-up ends"), null=True, blank=True)
     backoff_until = models.DateTimeField(
         _("not offered calls until"), null=True, blank=True,
-        help_text=_("A short back-off after a busy, rejected or unanswered offer."))
+        help_text=_("A short back-off after a busy, rejected or unanswered offer, or a reservation: an operator "
+                    "reading a lead in preview, or waiting for the call they dialled."))
     # One more with each state change, in the same UPDATE, under the row lock: versions of one operator
     # commit in order, so a console or wallboard can drop an event older than what it shows (boards/PROTOCOL.md).
     version = models.PositiveBigIntegerField(_("state version"), default=0, editable=False)

@@ -397,6 +397,10 @@ CELERY_BEAT_SCHEDULE["agents-logoff-unattended-consoles"] = {
 # The dialer's two loops: placement every second, estimation every 15 s (stale ticks are dropped).
 CELERY_BEAT_SCHEDULE["dialer-pace"] = {"task": "dialer.tasks.pace_campaigns_task", "schedule": 1.0,
                                        "options": {"expires": 2}}
+# Preview mode: a lead an operator holds unread (not dialled, not skipped) for this long goes back to its list
+# (the estimation loop's sweep), and the operator, held back from other calls while they read it, is offered
+# calls again.
+PREVIEW_HOLD_SECONDS = env.int("PREVIEW_HOLD_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["dialer-estimate"] = {"task": "dialer.tasks.estimate_campaigns_task", "schedule": 15.0,
                                            "options": {"expires": 10}}
 # Lead files imported in the background: an import whose task was lost or whose worker died is queued again.

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
 from acd.actions import originate_call
@@ -113,6 +113,10 @@ def claim_leads(campaign: Campaign, count: int, at: dt.datetime) -> list[Attempt
                .order_by(F("next_attempt_at").asc(nulls_first=True), "id")[:count * 3])
     blocked = set(DoNotCall.objects.filter(account_id=campaign.account_id,
                                            phone__in=[lead.phone for lead in due]).values_list("phone", flat=True))
+    # An attempt's number is its row's place among the lead's attempts; `lead.attempts` counts only those
+    # that count (a skip, a release, a refusal at dial time give theirs back), so it cannot be the number.
+    last_number = dict(Attempt.objects.filter(lead__in=due).order_by().values("lead_id")
+                       .annotate(n=Max("number")).values_list("lead_id", "n")) if due else {}
     attempts: list[Attempt] = []
     for lead in due:
         if lead.phone in blocked:
@@ -138,7 +142,7 @@ def claim_leads(campaign: Campaign, count: int, at: dt.datetime) -> list[Attempt
         lead.state = LeadState.DIALING
         lead.save(update_fields=["attempts", "state"])
         attempts.append(Attempt.objects.create(account_id=campaign.account_id, campaign=campaign, lead=lead,
-                                               number=lead.attempts, created_at=at))
+                                               number=last_number.get(lead.pk, 0) + 1, created_at=at))
     return attempts
 
 
@@ -219,6 +223,8 @@ def _finish(attempt: Attempt, outcome: str, at: dt.datetime, *, count_attempt: b
         lead.state, lead.next_attempt_at = LeadState.DONE, None
     elif outcome == AttemptOutcome.SKIPPED:  # the operator passed on it (preview): back in the list, later
         lead.state, lead.next_attempt_at = LeadState.RETRY, at + PREVIEW_SKIP_REST
+    elif outcome == AttemptOutcome.RELEASED:  # held in preview, never dialled: back in the list, due now
+        lead.state, lead.next_attempt_at = LeadState.RETRY, at
     elif outcome == AttemptOutcome.BLOCKED:
         lead.state = LeadState.RETRY
         lead.next_attempt_at = compliance.next_opening(campaign.hours(), lead.timezone, at + dt.timedelta(minutes=1))
@@ -237,6 +243,12 @@ def _finish(attempt: Attempt, outcome: str, at: dt.datetime, *, count_attempt: b
 def finish_skipped(attempt: Attempt, at: dt.datetime) -> Attempt:
     """A lead skipped in preview: closed without counting as an attempt (dialer/preview.py)."""
     return _finish(attempt, AttemptOutcome.SKIPPED, at, count_attempt=False)
+
+
+def finish_released(attempt: Attempt, at: dt.datetime) -> Attempt:
+    """A lead held in preview and let go undialled (its operator left, or it waited too long): closed without
+    counting as an attempt and due again at once (dialer/preview.py)."""
+    return _finish(attempt, AttemptOutcome.RELEASED, at, count_attempt=False)
 
 
 def lock_attempt_of_call(call_id: int) -> Attempt | None:

@@ -13,7 +13,7 @@ class DialerConfig(AppConfig):
         from acd.flows import outbound
         from core import console as core_console
 
-        from . import console
+        from . import console, receivers  # noqa: F401  (a previewing operator who leaves lets the lead go)
         from .director import DialerDirector
 
         outbound.set_director(DialerDirector())

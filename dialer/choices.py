@@ -48,6 +48,7 @@ class AttemptOutcome(models.TextChoices):
     BLOCKED = "blocked", _("Not placed (do-not-call or compliance)")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped by the operator (preview)")
+    RELEASED = "released", _("Released undialled (preview: the operator left, or it waited too long)")
 
 
 # Outcomes after which the lead is called again (after the campaign's delay), while attempts remain.

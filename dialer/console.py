@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from core.console import ConsoleExtension
-from core.errors import MissingInput
+from core.errors import ActionError, MissingInput
 
 from . import preview
 from .choices import AttemptOutcome
@@ -37,7 +37,12 @@ def dial(operator_id: int, body: dict[str, Any]) -> dict[str, Any]:
 
 def skip(operator_id: int, body: dict[str, Any]) -> dict[str, Any]:
     preview.skip(operator_id, _attempt_id(body))
-    return {"preview": preview.next_lead(operator_id)}
+    try:
+        return {"preview": preview.next_lead(operator_id)}
+    except ActionError as refused:
+        if refused.code != "not_available":
+            raise
+        return {"preview": None}  # the skip freed them and a waiting caller rang them at once: calls first
 
 
 EXTENSION = ConsoleExtension(snapshot=preview.preview_state,

@@ -7,11 +7,14 @@ from acd.flows.outbound import AnswerPlan
 from acd.models import Call
 from acd.prompts import prompt_ref, prompt_seconds
 from acd.work import Work
+from agents import actions as presence
+from agents.models import Operator
 from telephony import port
 from telephony.choices import BuiltinPrompt
 
 from . import actions
 from .choices import AttemptOutcome, CampaignMode, MachineAction
+from .models import Attempt
 
 BUILTIN_SAFE_HARBOR = BuiltinPrompt.SAFE_HARBOR.value
 BUILTIN_MACHINE_MESSAGE = BuiltinPrompt.MACHINE_MESSAGE.value
@@ -22,6 +25,22 @@ NOT_ANSWERED = {
     port.LegRejected: AttemptOutcome.INVALID,
     port.LegFailed: AttemptOutcome.FAILED,
 }
+
+
+def _previewed_by(attempt: Attempt) -> int | None:
+    """The operator who clicked to dial this attempt (preview), held back from other calls for it."""
+    return attempt.operator_id if attempt.campaign.mode == CampaignMode.PREVIEW else None
+
+
+def _end_reservation(operator_id: int | None, *, offer: bool) -> None:
+    """End the reservation of the operator who dialled (their row locked after the call's and the attempt's,
+    the ACD's lock order). With `offer`, the ACD offers them a waiting call after the commit; without, the
+    answered call itself is about to ring them in this transaction (routing skips an operator held back)."""
+    if operator_id is None:
+        return
+    op = Operator.objects.select_for_update().filter(pk=operator_id).first()
+    if op is not None:
+        presence.end_reservation(op, offer=offer)
 
 
 class DialerDirector:
@@ -35,9 +54,10 @@ class DialerDirector:
         if verdict != "machine":
             # Preview: the operator who read the lead and clicked to dial takes the call (operator is set on
             # the attempt at preview; for the other modes only once an operator is connected).
-            preview = campaign.mode == CampaignMode.PREVIEW and attempt.operator_id is not None
-            return AnswerPlan(queue_service_id=campaign.service_id,
-                              operator_id=attempt.operator_id if preview else None)
+            operator_id = _previewed_by(attempt)
+            _end_reservation(operator_id, offer=False)  # handed this call: the ACD rings them now
+            return AnswerPlan(queue_service_id=campaign.service_id, operator_id=operator_id)
+        _end_reservation(_previewed_by(attempt), offer=True)
         if campaign.machine_action == MachineAction.PLAY_MESSAGE:
             return AnswerPlan(prompt=prompt_ref(campaign.machine_prompt, BUILTIN_MACHINE_MESSAGE),
                               prompt_seconds=prompt_seconds(campaign.machine_prompt))
@@ -46,9 +66,11 @@ class DialerDirector:
     def not_answered(self, call: Call, event: port.Event, work: Work) -> None:
         attempt = actions.lock_attempt_of_call(call.pk)
         actions.record_no_answer(attempt, NOT_ANSWERED.get(type(event), AttemptOutcome.FAILED), work.at)
+        _end_reservation(_previewed_by(attempt), offer=True)
 
     def abandoned(self, call: Call, work: Work) -> tuple[str, float]:
         attempt = actions.lock_attempt_of_call(call.pk)
         actions.record_abandon(attempt, work.at)
+        _end_reservation(_previewed_by(attempt), offer=True)
         prompt = attempt.campaign.safe_harbor_prompt
         return prompt_ref(prompt, BUILTIN_SAFE_HARBOR), prompt_seconds(prompt)

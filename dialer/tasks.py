@@ -7,7 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import transaction
 
-from . import actions, pacer
+from . import actions, pacer, preview
 from .lead_imports import import_leads_task, resume_stalled_imports_task
 
 __all__ = ["import_leads_task", "resume_stalled_imports_task"]  # registered with the dialer's tasks
@@ -42,10 +42,11 @@ def pace_campaigns_task() -> int:
 @shared_task(ignore_result=True)
 def estimate_campaigns_task() -> int:
     """Every 15 s (Celery beat): the estimation loop of each running campaign; the attempts of paused ones
-    still follow their calls."""
+    still follow their calls; leads held in preview too long (or by an operator who left) go back."""
     ids = pacer.running_campaign_ids()
     for campaign_id in ids:
         pacer.estimate_campaign(campaign_id)
     for campaign_id in pacer.campaigns_with_open_attempts():
         actions.sync_attempts(campaign_id)
+    preview.release_stale_holds()
     return len(ids)

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0007_account_is_reseller'),
-        ('dialer', '0003_attempt_skipped_dial'),
+        ('dialer', '0004_attempt_released_preview'),
     ]
 
     operations = [
