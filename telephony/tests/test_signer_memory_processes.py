@@ -87,7 +87,8 @@ def test_another_process_refuses_the_old_secret_within_the_bound(web, change):
     answers = answers_after(web, account, change)
     late = [status for sent, status in answers if sent >= BOUND]
     assert len(late) >= 10 and set(late) == {401}, answers
-    # not vacuous: right after the commit the web process still answered from what it remembered
-    assert answers[0][1] == 400, answers[:5]
+    # not vacuous: within the bound the web process still answered from what it remembered (no lookup would
+    # have refused every one of these)
+    assert any(status == 400 for sent, status in answers if sent < BOUND), answers[:5]
     if "webhook_secret" in change:
         assert post(web, account.slug, "rotated") == 400  # and the engine's new secret works
