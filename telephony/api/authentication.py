@@ -65,7 +65,12 @@ class WebhookSignatureAuthentication(authentication.BaseAuthentication):
         account_id = signed_account_id(request.headers.get(ACCOUNT_HEADER),
                                        request.headers.get(TIMESTAMP_HEADER),
                                        request.body, request.headers.get(SIGNATURE_HEADER, ""))
-        return AccountPrincipal(account=Account.objects.get(pk=account_id), token_id=0), None
+        # The view reads the account anyway: one deactivated or deleted within the signer memory's bound is
+        # refused here at once, as the lookup would have.
+        account = Account.objects.filter(pk=account_id, is_active=True).first()
+        if account is None:
+            raise exceptions.AuthenticationFailed("Refused: the signature does not match.")
+        return AccountPrincipal(account=account, token_id=0), None
 
     def authenticate_header(self, request) -> str:
         return "HMAC-SHA256"

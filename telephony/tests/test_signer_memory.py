@@ -14,6 +14,7 @@ from telephony.api.authentication import SIGNERS, signed_account_id
 from telephony.signers import Signer, SignerCache
 from telephony.signing import sign
 from tests import factories
+from tests.api import post_signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,3 +144,14 @@ def test_inside_a_transaction_the_memory_is_neither_read_nor_filled():
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         check(account.slug, account.webhook_secret)
     assert len(queries) == 1
+
+
+def test_the_drf_view_refuses_at_once_an_account_deactivated_while_remembered():
+    """The DRF door reads the account after the signature anyway: there the bound is zero."""
+    account = factories.make_account()
+    check(account.slug, account.webhook_secret)
+    type(account).objects.filter(pk=account.pk).update(is_active=False)  # no signal: the memory still holds it
+    assert SIGNERS.get(account.slug) is not None
+    response = post_signed(account.slug, account.webhook_secret, BODY)
+    assert response.status_code == 401, response.content
+    assert response.json()["detail"] == "Refused: the signature does not match."
