@@ -53,6 +53,9 @@ def _english():
     from boards.consumers import _board_snapshots, _stats_gate
 
     _board_snapshots.clear()  # ids repeat across tests' flushed databases; never in production
+    from telephony.api.authentication import SIGNERS
+
+    SIGNERS.clear()  # a flush (TRUNCATE) saves no account: nothing else would tell this process
     _stats_gate.clear()
     yield
     translation.deactivate()

@@ -292,6 +292,11 @@ JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 # Threads per web process that run engine events (webhook/edge.py): each holds one pooled connection while it
 # works, so keep it at or under DB_POOL_MAX.
 ENGINE_EDGE_THREADS = env.int("ENGINE_EDGE_THREADS", default=4)
+# How long a web process may answer an engine's signature from the account's secret it read last, without asking
+# PostgreSQL again (telephony/signers.py): also the bound, in seconds, within which a rotated webhook secret or a
+# deactivated account is refused by every process. 0 asks on every event. And how many accounts it remembers.
+ENGINE_SIGNER_CACHE_SECONDS = env.float("ENGINE_SIGNER_CACHE_SECONDS", default=2.0)
+ENGINE_SIGNER_CACHE_SIZE = env.int("ENGINE_SIGNER_CACHE_SIZE", default=1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG

@@ -10,5 +10,6 @@ class TelephonyConfig(AppConfig):
     verbose_name = _("Telephony")
 
     def ready(self) -> None:
+        from . import receivers  # noqa: F401  (an account saved here is forgotten by the signer memory)
         from .api import authentication  # noqa: F401  (registers the OpenAPI auth extension)
         checks.register(check_event_retention)
