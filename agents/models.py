@@ -165,15 +165,16 @@ class OperatorEvent(models.Model):
     """Append-only log of operator state changes: the statistics are rebuilt from it."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
-    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="events", db_index=False)
+    operator = models.ForeignKey(Operator, verbose_name=_("operator"), on_delete=models.CASCADE,
+                                 related_name="events", db_index=False)
     at = models.DateTimeField(_("at"), db_index=True)
-    from_state = models.CharField(max_length=12, choices=OperatorState.choices)
-    to_state = models.CharField(max_length=12, choices=OperatorState.choices)
-    pause_source = models.CharField(max_length=12, choices=PauseSource.choices, blank=True)
+    from_state = models.CharField(_("from state"), max_length=12, choices=OperatorState.choices)
+    to_state = models.CharField(_("to state"), max_length=12, choices=OperatorState.choices)
+    pause_source = models.CharField(_("pause source"), max_length=12, choices=PauseSource.choices, blank=True)
     reason = models.CharField(_("reason"), max_length=120, blank=True)
     by = models.CharField(_("by"), max_length=150, blank=True, default="")
-    via = models.CharField(max_length=10, choices=Via.choices)
-    call_id = models.BigIntegerField(null=True, blank=True)
+    via = models.CharField(_("via"), max_length=10, choices=Via.choices)
+    call_id = models.BigIntegerField(_("call id"), null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Account
+from acd.choices import HangupCause
 from acd.clockutil import start_of_day
 from acd.models import Call
 from budget.models import LimitRefusal
@@ -34,7 +35,7 @@ MIN_CALLS_FOR_ADVICE = 3
 
 def _intervals(account: Account, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     return list(Call.objects.filter(account=account, arrived_at__lt=end).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=start)).exclude(end_cause="REACH_PLAN_LIMIT")
+        Q(ended_at__isnull=True) | Q(ended_at__gt=start)).exclude(end_cause=HangupCause.REACH_PLAN_LIMIT)
         .values_list("arrived_at", "ended_at"))
 
 

@@ -144,6 +144,8 @@ def banner(env: dict[str, str], demo: bool) -> None:
     sys.stdout.write(f"""
 Centralino is starting ({", ".join(process_names(demo))}):
   Admin (six-step setup):  http://{host}:{port}/admin/
+  Operator console:        http://{host}:{port}/console/{"   (company code demo, login mario)" if demo else ""}
+  Supervisor wallboard:    http://{host}:{port}/wallboard/
   API docs:                http://{host}:{port}/api/docs/
   DATABASE_URL={env["DATABASE_URL"]}
   REDIS_URL={env["REDIS_URL"]}

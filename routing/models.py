@@ -205,7 +205,8 @@ class ServiceMembership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.operator} in {self.service} (level {self.skill_level})"
+        return _("%(operator)s in %(service)s (level %(level)s)") % {
+            "operator": self.operator, "service": self.service, "level": self.skill_level}
 
     def clean(self) -> None:
         if self.service_id and self.operator_id and self.service.account_id != self.operator.account_id:
