@@ -7,7 +7,8 @@ import pytest
 from django.db import transaction
 
 from acd.tests.switch import only_ring
-from acd.tests.test_round_trips import CEILINGS, floor, measure  # noqa: F401  (the fixture)
+from acd.tests.test_round_trips import CEILINGS, floor  # noqa: F401  (the fixture)
+from acd.tests.walks import answered_call
 from agents import actions as presence
 from core.outgoing import EventType
 from integrations.choices import DeliveryState
@@ -94,8 +95,7 @@ def test_with_a_subscription_the_call_path_keeps_its_round_trips(account, floor,
     """The outbox statement travels with the COMMIT: the ceilings hold with every event subscribed."""
     subscribe(account)
     before = Delivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    seen = measure(switch, floor)
-    over = {name: sent for name, (count, sent) in seen.items() if count > CEILINGS[name]}
-    assert not over, over
+    steps = answered_call(switch, floor)
+    assert not steps.over(CEILINGS), steps.over(CEILINGS)
     recorded = set(Delivery.objects.filter(pk__gt=before).values_list("event_type", flat=True))
     assert {"call.arrived", "call.answered", "call.ended", "operator.state_changed"} <= recorded
