@@ -44,6 +44,7 @@ FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone'
 # Any other item changes them only through `send`: one that sent nothing (a patience timer after the caller was
 # connected, a leg event for a cancelled leg) leaves the next deadline as it was, and its lookup is skipped
 # (in real time the web console changes the ACD too: there every item looks).
+STATISTICS_EVERY_SECONDS = 3600.0  # at max speed, the planner's statistics are refreshed every simulated hour
 TIMER_KINDS = frozenset({"sweep", "break", "break_over", "floor_check"})
 HANG_UP_BATCH = 1000  # call refs asked about per statement when the engine stops
 
@@ -138,7 +139,7 @@ class Engine:
                     cur.execute("SET synchronous_commit TO off")
             self._prepare()
             if self.speed == "max":
-                self._refresh_statistics()
+                self._on_statistics()
             self.outbound.start()
             prepared = time.perf_counter()
             sim_backend.register(self.account_id, self._outbox_has_commands, self.handed.extend)
@@ -169,15 +170,18 @@ class Engine:
         self.after(FLOOR_CHECK_SECONDS, "floor_check")
         self._drain()
 
-    def _refresh_statistics(self) -> None:
-        """Give PostgreSQL's planner the floor as it is now. A simulation builds its floor (hundreds of operators
-        and memberships) a moment before it starts, and at max speed plays hours of a day in seconds: far faster
-        than autovacuum's analyze notices, if it runs at all. Planned on the statistics of empty tables, the
-        routing statement joined every free operator with every membership of the service (the cost grew with
-        the square of the floor); planned on these, it walks the free-operator index."""
+    def _on_statistics(self) -> None:
+        """Give PostgreSQL's planner the floor and the day as they are now (at max speed: before the day, then
+        every simulated hour). A simulation builds its floor (hundreds of operators and memberships) a moment
+        before it starts and plays hours of calls in seconds, far faster than autovacuum's analyze notices, if
+        it runs at all. Planned on the statistics of empty tables, the routing statement joined every free
+        operator with every membership of the service (its cost grew with the square of the floor), and the
+        timers' statements read every call and offer of the day instead of their partial indexes."""
         tables = [m._meta.db_table for m in (Operator, ServiceMembership, Service, PhoneNumber, Call, Offer)]
         with connection.cursor() as cur:
             cur.execute(f"ANALYZE {', '.join(tables)}")
+        if self.now < self.end:
+            self.after(STATISTICS_EVERY_SECONDS, "statistics")
 
     def _loop(self) -> None:
         hard_stop = self.end + DRAIN_AFTER_END
