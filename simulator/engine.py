@@ -25,6 +25,7 @@ from django.db import connection
 from acd import actions
 from acd.models import Call, Offer
 from agents import actions as presence
+from agents.choices import OperatorState
 from agents.models import Operator, PauseReason
 from core.clock import ManualClock, SystemClock, use_clock
 from core.errors import ActionError
@@ -46,6 +47,7 @@ FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone'
 # (in real time the web console changes the ACD too: there every item looks).
 STATISTICS_EVERY_SECONDS = 3600.0  # at max speed, the planner's statistics are refreshed every simulated hour
 TIMER_KINDS = frozenset({"sweep", "break", "break_over", "floor_check"})
+_CANNOT_PAUSE = frozenset({OperatorState.ON_CALL, OperatorState.RINGING, OperatorState.PAUSED})
 HANG_UP_BATCH = 1000  # call refs asked about per statement when the engine stops
 
 
@@ -307,6 +309,12 @@ class Engine:
     # --- operators -------------------------------------------------------------------------------------
     def _on_break(self, operator: int, group: str) -> None:
         profile = next(g for g in self.scenario.operators if g.prefix == group)
+        # An operator on a call (or paused already) waits before pressing pause, as a person would: the
+        # action would refuse and roll back, and every rollback costs the connection its prepared statements
+        # (psycopg deallocates them all), which the next events then parse and plan again.
+        if self._state_of(operator) in _CANNOT_PAUSE:
+            self.after(60, "break", operator=operator, group=group)
+            return
         # A simulated operator on a break picks a reason as a real one must when the account keeps a list.
         reason = PauseReason.objects.filter(account_id=self.account_id, is_active=True).order_by("name").first()
         try:
@@ -315,6 +323,9 @@ class Engine:
             self.after(60, "break", operator=operator, group=group)
             return
         self.after(profile.break_minutes * 60, "break_over", operator=operator, group=group)
+
+    def _state_of(self, operator: int) -> str | None:
+        return Operator.objects.filter(pk=operator).values_list("state", flat=True).first()
 
     def _on_floor_check(self) -> None:
         """Operators auto-paused for not answering notice it after a while and resume."""
@@ -329,8 +340,9 @@ class Engine:
 
     def _on_break_over(self, operator: int, group: str) -> None:
         profile = next(g for g in self.scenario.operators if g.prefix == group)
-        with contextlib.suppress(ActionError):  # paused for another reason (no answer): stays paused
-            presence.resume_operator(operator)
+        if self._state_of(operator) == OperatorState.PAUSED:  # not paused (a refused action rolls back)
+            with contextlib.suppress(ActionError):  # paused for another reason (no answer): stays paused
+                presence.resume_operator(operator)
         if profile.breaks_every_minutes and self.now < self.end:
             self.after(profile.breaks_every_minutes * 60, "break", operator=operator, group=group)
 
