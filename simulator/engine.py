@@ -29,6 +29,7 @@ from agents.choices import OperatorState
 from agents.models import Operator, PauseReason
 from core.clock import ManualClock, SystemClock, use_clock
 from core.errors import ActionError
+from core.pipeline import read_after_commit
 from routing.models import PhoneNumber, Service, ServiceMembership
 from telephony import outbox, port
 from telephony.backends import simulator as sim_backend
@@ -48,6 +49,9 @@ FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone'
 STATISTICS_EVERY_SECONDS = 3600.0  # at max speed, the planner's statistics are refreshed every simulated hour
 TIMER_KINDS = frozenset({"sweep", "break", "break_over", "floor_check"})
 _CANNOT_PAUSE = frozenset({OperatorState.ON_CALL, OperatorState.RINGING, OperatorState.PAUSED})
+# Items whose only writes are the engine events they send (each a unit that commits its own transaction, in
+# `core.pipeline`): the state after the last of those commits is the state the next deadline is read from.
+CALL_KINDS = frozenset({"arrival", "patience", "caller_hangup", "deliver"})
 HANG_UP_BATCH = 1000  # call refs asked about per statement when the engine stops
 
 
@@ -198,10 +202,19 @@ class Engine:
                 self._sleep_until(item.at)
             self.events += 1
             sent = self.port_events
-            getattr(self, f"_on_{item.kind}")(**item.data)
-            self._drain()
-            if self.speed != "max" or item.kind in TIMER_KINDS or self.port_events != sent:
-                self._plan_sweep()
+            if self.speed == "max" and item.kind in CALL_KINDS:
+                # The next deadline rides with the COMMIT of the item's last engine event (no round trip of
+                # its own); asked apart only when no event of ours committed (a redelivery, a rollback).
+                with read_after_commit(*actions.next_deadline_statement(self.account_id)) as probe:
+                    getattr(self, f"_on_{item.kind}")(**item.data)
+                    self._drain()
+                if self.port_events != sent:
+                    self._plan_sweep(actions.deadline_of(probe.rows) if probe.fresh else self._next_deadline())
+            else:
+                getattr(self, f"_on_{item.kind}")(**item.data)
+                self._drain()
+                if self.speed != "max" or item.kind in TIMER_KINDS or self.port_events != sent:
+                    self._plan_sweep(self._next_deadline())
             if self.progress is not None and time.monotonic() - last_tick > 0.2:
                 last_tick = time.monotonic()
                 self.progress(min(1.0, (self.now - self.start) / (self.end - self.start)))
@@ -236,8 +249,10 @@ class Engine:
                 for command in outbox.take_pending(self.account_id):
                     self._execute(command)
 
-    def _plan_sweep(self) -> None:
-        due = actions.next_deadline(self.account_id)
+    def _next_deadline(self) -> dt.datetime | None:
+        return actions.next_deadline(self.account_id)
+
+    def _plan_sweep(self, due: dt.datetime | None) -> None:
         if due is not None and (self.next_sweep is None or due < self.next_sweep or self.next_sweep < self.now):
             self.next_sweep = max(due, self.now)
             self.at(self.next_sweep, "sweep", due=self.next_sweep)
