@@ -18,11 +18,11 @@ from .flows.originate import originate_call
 from .flows.repair import end_lost_call, reconcile_leases
 from .flows.transfer import transfer_call
 from .queue import offer_operator
-from .timers import next_deadline, sweep
+from .timers import deadline_of, next_deadline, next_deadline_statement, sweep
 from .unit import unit_of_work
 
-__all__ = ["end_lost_call", "handle_event", "next_deadline", "operator_ready", "originate_call",
-           "reconcile_leases", "sweep", "transfer_call"]
+__all__ = ["deadline_of", "end_lost_call", "handle_event", "next_deadline", "next_deadline_statement",
+           "operator_ready", "originate_call", "reconcile_leases", "sweep", "transfer_call"]
 
 
 def operator_ready(operator_id: int, account_id: int | None = None) -> bool:

@@ -51,8 +51,8 @@ def skill_threshold(service: Service, call: Call, at: dt.datetime) -> int:
     """Skill escalation: start with the best level present, widen one level down every N seconds of wait."""
     if not service.escalation_seconds:
         return 0
-    levels = sorted(set(ServiceMembership.objects.filter(service=service).values_list("skill_level", flat=True)),
-                    reverse=True)
+    levels = list(ServiceMembership.objects.filter(service=service).values_list("skill_level", flat=True)
+                  .distinct().order_by("-skill_level"))  # a few levels, not a row per member
     if not levels:
         return 0
     waited = (at - (call.queued_at or call.arrived_at)).total_seconds()

@@ -17,13 +17,12 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection
-
 from accounts.models import Account
 from agents.actions import transition_locked
 from agents.choices import OperatorState, Via
 from agents.models import Operator
 from core.clock import now
+from core.pipeline import fetch_prepared
 from routing.choices import Criterion
 from routing.models import Service, ServiceMembership
 from telephony import port
@@ -162,10 +161,9 @@ def _due(account_ids: list[int] | None, at: dt.datetime) -> dict[str, list[tuple
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
-    """Run one of the timers' statements (SQL written once, below, over the models' own tables)."""
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
+    """Run one of the timers' statements (SQL written once, below, over the models' own tables), prepared:
+    planning them cost more than running them, on every sweep and every step of a simulation."""
+    return fetch_prepared(sql, params)
 
 
 def _tables() -> dict[str, str]:
@@ -226,12 +224,22 @@ def next_deadline(account_id: int) -> dt.datetime | None:
     an index over the few live rows (ringing offers, waiting calls, operators of the account in a state).
     Skill escalation counts only while it can change something: the caller is not yet at the service's
     lowest level, and some member of the service is free (a busy member who frees up is offered waiting
-    calls in that transaction; the next deadline is asked again after it).
+    calls in that transaction; the next deadline is asked again after it). `next_deadline_statement` is
+    the same statement, for a caller that sends it with a unit's COMMIT (`core.pipeline.read_after_commit`).
     """
+    return deadline_of(_fetch(*next_deadline_statement(account_id)))
+
+
+def next_deadline_statement(account_id: int) -> tuple[str, dict[str, Any]]:
+    """`next_deadline`'s statement and its values for this account at this moment."""
     params = {"account": account_id, "at": now(), "offer_ringing": OfferState.RINGING,
               "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "skill": Criterion.SKILL,
               "wrap_up": OperatorState.WRAP_UP, "available": OperatorState.AVAILABLE}
-    rows = _fetch(_NEXT_DEADLINE_SQL.format(**_tables()), params)
+    return _NEXT_DEADLINE_SQL.format(**_tables()), params
+
+
+def deadline_of(rows: list[tuple]) -> dt.datetime | None:
+    """The deadline in the rows of `next_deadline_statement`."""
     return rows[0][0] if rows else None
 
 

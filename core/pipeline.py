@@ -18,9 +18,11 @@ the flush, the COMMIT is never applied, and the whole transaction rolls back as 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -186,11 +188,44 @@ class DeferredWrites:
         for item in self.statements:
             statements.extend(self._insert_statements([item]) if isinstance(item, models.Model) else [item])
         self.statements, self._late = [], {}
-        with connection.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as cur:
-            for sql, params in statements:
-                cur.execute(sql, params or None)
-            if commit:
-                cur.execute("COMMIT")
+        probe = _after_commit.get() if commit else None
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cur, psycopg.Cursor(raw) as read:
+            with raw.pipeline():
+                for sql, params in statements:
+                    cur.execute(sql, params or None)
+                if commit:
+                    cur.execute("COMMIT")
+                if probe is not None:  # runs after the COMMIT, on the committed state, in the same round trip
+                    read.execute(probe.sql, probe.params, prepare=True)
+            if probe is not None:
+                probe.rows, probe.fresh = read.fetchall(), True
+
+
+class AfterCommit:
+    """A read that rides with every COMMIT a unit sends (`DeferredWrites.flush`), in the same round trip: its
+    rows are what the database holds right after the latest of those commits (`fresh` once one has run)."""
+
+    def __init__(self, sql: str, params: dict[str, Any]) -> None:
+        self.sql, self.params = sql, params
+        self.rows: list[tuple[Any, ...]] = []
+        self.fresh = False
+
+
+_after_commit: contextvars.ContextVar[AfterCommit | None] = contextvars.ContextVar("after_commit", default=None)
+
+
+@contextlib.contextmanager
+def read_after_commit(sql: str, params: dict[str, Any]) -> Iterator[AfterCommit]:
+    """Within the block, every unit that commits its own transaction also runs `sql` after its COMMIT and
+    leaves the rows in the probe (the simulator's next timer deadline after an engine event: no round trip
+    of its own). A commit made another way (Django's, a rollback) does not refresh it: `fresh` says whether
+    one did since the caller last cleared it."""
+    probe = AfterCommit(sql, params)
+    token = _after_commit.set(probe)
+    try:
+        yield probe
+    finally:
+        _after_commit.reset(token)
 
 
 def owns_transaction(using: str = "default") -> bool:
@@ -234,6 +269,22 @@ def begin_with(statements: list[tuple[str, dict[str, Any]]], using: str = "defau
         finally:
             for cur in cursors:
                 cur.close()
+
+
+def fetch_prepared(sql: str, params: dict[str, Any], using: str = "default") -> list[tuple[Any, ...]]:
+    """Run one read statement as a server-side prepared statement, in one round trip; return its rows.
+
+    Django's cursor binds the values into the text on the client, so PostgreSQL parses and plans a statement
+    afresh on every call: for the timers' statements, asked after every step of a simulation, planning cost
+    more than running. Prepared (`prepare=True`), it is planned once per connection; in a pipeline, the first
+    call's Parse goes with its Execute instead of costing a round trip of its own."""
+    connection = connections[using]
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cur:
+        with raw.pipeline():
+            cur.execute(sql, params, prepare=True)
+        return cur.fetchall() if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK else []
 
 
 def _begin_statement(raw: psycopg.Connection) -> str:

@@ -23,11 +23,14 @@ from typing import Any
 from django.db import connection
 
 from acd import actions
-from acd.models import Call
+from acd.models import Call, Offer
 from agents import actions as presence
+from agents.choices import OperatorState
 from agents.models import Operator, PauseReason
 from core.clock import ManualClock, SystemClock, use_clock
 from core.errors import ActionError
+from core.pipeline import read_after_commit
+from routing.models import PhoneNumber, Service, ServiceMembership
 from telephony import outbox, port
 from telephony.backends import simulator as sim_backend
 
@@ -43,7 +46,12 @@ FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone'
 # Any other item changes them only through `send`: one that sent nothing (a patience timer after the caller was
 # connected, a leg event for a cancelled leg) leaves the next deadline as it was, and its lookup is skipped
 # (in real time the web console changes the ACD too: there every item looks).
+STATISTICS_EVERY_SECONDS = 3600.0  # at max speed, the planner's statistics are refreshed every simulated hour
 TIMER_KINDS = frozenset({"sweep", "break", "break_over", "floor_check"})
+_CANNOT_PAUSE = frozenset({OperatorState.ON_CALL, OperatorState.RINGING, OperatorState.PAUSED})
+# Items whose only writes are the engine events they send (each a unit that commits its own transaction, in
+# `core.pipeline`): the state after the last of those commits is the state the next deadline is read from.
+CALL_KINDS = frozenset({"arrival", "patience", "caller_hangup", "deliver"})
 HANG_UP_BATCH = 1000  # call refs asked about per statement when the engine stops
 
 
@@ -136,6 +144,8 @@ class Engine:
                 with connection.cursor() as cur:  # a simulation needs no durability: same code, faster
                     cur.execute("SET synchronous_commit TO off")
             self._prepare()
+            if self.speed == "max":
+                self._on_statistics()
             self.outbound.start()
             prepared = time.perf_counter()
             sim_backend.register(self.account_id, self._outbox_has_commands, self.handed.extend)
@@ -166,6 +176,19 @@ class Engine:
         self.after(FLOOR_CHECK_SECONDS, "floor_check")
         self._drain()
 
+    def _on_statistics(self) -> None:
+        """Give PostgreSQL's planner the floor and the day as they are now (at max speed: before the day, then
+        every simulated hour). A simulation builds its floor (hundreds of operators and memberships) a moment
+        before it starts and plays hours of calls in seconds, far faster than autovacuum's analyze notices, if
+        it runs at all. Planned on the statistics of empty tables, the routing statement joined every free
+        operator with every membership of the service (its cost grew with the square of the floor), and the
+        timers' statements read every call and offer of the day instead of their partial indexes."""
+        tables = [m._meta.db_table for m in (Operator, ServiceMembership, Service, PhoneNumber, Call, Offer)]
+        with connection.cursor() as cur:
+            cur.execute(f"ANALYZE {', '.join(tables)}")
+        if self.now < self.end:
+            self.after(STATISTICS_EVERY_SECONDS, "statistics")
+
     def _loop(self) -> None:
         hard_stop = self.end + DRAIN_AFTER_END
         last_tick = time.monotonic()
@@ -179,10 +202,19 @@ class Engine:
                 self._sleep_until(item.at)
             self.events += 1
             sent = self.port_events
-            getattr(self, f"_on_{item.kind}")(**item.data)
-            self._drain()
-            if self.speed != "max" or item.kind in TIMER_KINDS or self.port_events != sent:
-                self._plan_sweep()
+            if self.speed == "max" and item.kind in CALL_KINDS:
+                # The next deadline rides with the COMMIT of the item's last engine event (no round trip of
+                # its own); asked apart only when no event of ours committed (a redelivery, a rollback).
+                with read_after_commit(*actions.next_deadline_statement(self.account_id)) as probe:
+                    getattr(self, f"_on_{item.kind}")(**item.data)
+                    self._drain()
+                if self.port_events != sent:
+                    self._plan_sweep(actions.deadline_of(probe.rows) if probe.fresh else self._next_deadline())
+            else:
+                getattr(self, f"_on_{item.kind}")(**item.data)
+                self._drain()
+                if self.speed != "max" or item.kind in TIMER_KINDS or self.port_events != sent:
+                    self._plan_sweep(self._next_deadline())
             if self.progress is not None and time.monotonic() - last_tick > 0.2:
                 last_tick = time.monotonic()
                 self.progress(min(1.0, (self.now - self.start) / (self.end - self.start)))
@@ -217,8 +249,10 @@ class Engine:
                 for command in outbox.take_pending(self.account_id):
                     self._execute(command)
 
-    def _plan_sweep(self) -> None:
-        due = actions.next_deadline(self.account_id)
+    def _next_deadline(self) -> dt.datetime | None:
+        return actions.next_deadline(self.account_id)
+
+    def _plan_sweep(self, due: dt.datetime | None) -> None:
         if due is not None and (self.next_sweep is None or due < self.next_sweep or self.next_sweep < self.now):
             self.next_sweep = max(due, self.now)
             self.at(self.next_sweep, "sweep", due=self.next_sweep)
@@ -290,6 +324,12 @@ class Engine:
     # --- operators -------------------------------------------------------------------------------------
     def _on_break(self, operator: int, group: str) -> None:
         profile = next(g for g in self.scenario.operators if g.prefix == group)
+        # An operator on a call (or paused already) waits before pressing pause, as a person would: the
+        # action would refuse and roll back, and every rollback costs the connection its prepared statements
+        # (psycopg deallocates them all), which the next events then parse and plan again.
+        if self._state_of(operator) in _CANNOT_PAUSE:
+            self.after(60, "break", operator=operator, group=group)
+            return
         # A simulated operator on a break picks a reason as a real one must when the account keeps a list.
         reason = PauseReason.objects.filter(account_id=self.account_id, is_active=True).order_by("name").first()
         try:
@@ -298,6 +338,9 @@ class Engine:
             self.after(60, "break", operator=operator, group=group)
             return
         self.after(profile.break_minutes * 60, "break_over", operator=operator, group=group)
+
+    def _state_of(self, operator: int) -> str | None:
+        return Operator.objects.filter(pk=operator).values_list("state", flat=True).first()
 
     def _on_floor_check(self) -> None:
         """Operators auto-paused for not answering notice it after a while and resume."""
@@ -312,8 +355,9 @@ class Engine:
 
     def _on_break_over(self, operator: int, group: str) -> None:
         profile = next(g for g in self.scenario.operators if g.prefix == group)
-        with contextlib.suppress(ActionError):  # paused for another reason (no answer): stays paused
-            presence.resume_operator(operator)
+        if self._state_of(operator) == OperatorState.PAUSED:  # not paused (a refused action rolls back)
+            with contextlib.suppress(ActionError):  # paused for another reason (no answer): stays paused
+                presence.resume_operator(operator)
         if profile.breaks_every_minutes and self.now < self.end:
             self.after(profile.breaks_every_minutes * 60, "break", operator=operator, group=group)
 

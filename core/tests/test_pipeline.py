@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, models, transaction
 
 from accounts.models import Account
-from core.pipeline import DeferredWrites, owns_transaction
+from core.pipeline import DeferredWrites, owns_transaction, read_after_commit
 from core.roundtrips import count_round_trips
 from telephony.models import ProcessedEvent
 from tests import factories
@@ -80,3 +80,31 @@ def test_plain_writes_built_once_per_shape_store_what_the_orm_stores():
     reseller.refresh_from_db()
     assert (account.parent_id, account.extra_channels) == (reseller.pk, 3)
     assert (reseller.parent_id, reseller.extra_channels) == (None, 2)
+
+
+def test_a_read_after_commit_rides_with_the_commit_and_sees_what_it_committed():
+    account = factories.make_account()
+    count = ("SELECT count(*) FROM telephony_processedevent WHERE source = %(source)s", {"source": "after"})
+    with read_after_commit(*count) as probe:
+        with transaction.atomic():
+            Account.objects.select_for_update().get(pk=account.pk)  # a unit reads (and locks) first
+            writes = DeferredWrites()
+            writes.insert([ProcessedEvent(source="after", event_id=str(n), received_at="2026-01-01T00:00:00Z")
+                           for n in range(2)])
+            writes.update(Account, account.pk, name="Renamed")
+            with count_round_trips() as rt:
+                writes.flush(commit=owns_transaction())
+        assert rt.count == 1, rt.describe()
+        assert probe.fresh and probe.rows == [(2,)]
+        probe.fresh = False
+        with pytest.raises(IntegrityError), transaction.atomic():  # a unit that fails: nothing read
+            writes = DeferredWrites()
+            writes.insert([ProcessedEvent(source="after", event_id="0", received_at="2026-01-01T00:00:00Z")])
+            writes.flush(commit=owns_transaction())
+        assert not probe.fresh
+    with transaction.atomic():  # outside the block: no read rides along
+        writes = DeferredWrites()
+        writes.update(Account, account.pk, name="Again")
+        with count_round_trips() as rt:
+            writes.flush(commit=owns_transaction())
+    assert not [m for trip in rt.trips for m in trip if "processedevent" in m], rt.describe()

@@ -12,7 +12,13 @@ from django.conf import settings
 
 from acd.actions import handle_event
 from acd.models import Call
+from agents import actions as presence
+from agents.choices import OperatorState
+from agents.models import Operator
 from core.clock import ManualClock, use_clock
+from core.roundtrips import count_round_trips
+from simulator.build import build_account
+from simulator.engine import Engine
 from simulator.run import simulate
 from simulator.scenario import ScenarioError, load, parse
 from telephony import port
@@ -118,3 +124,25 @@ def test_simulate_command_readable_error(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "Invalid scenario" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_operator_on_a_call_takes_the_break_later_without_a_refused_pause():
+    """A refused action rolls back, and a rollback costs the connection every prepared statement."""
+    scenario = load(SCENARIOS / "office-3.yaml")
+    account = build_account(scenario, simulation=True)
+    engine = Engine(scenario, account.pk, seed=1)
+    with use_clock(engine.clock):
+        for op in Operator.objects.filter(account=account):
+            presence.login_operator(op.pk)
+        ring = next(c for c in handle_event(port.IncomingCall(event_id="b-1", call_ref="b-call", dialed="+390245678901",
+                                                              caller="+393471111111"), account_id=account.pk)
+                    if isinstance(c, port.Ring))
+        handle_event(port.LegAnswered(event_id="b-2", call_ref="b-call", leg_ref=ring.leg_ref), account_id=account.pk)
+        talking = Operator.objects.get(account=account, endpoint=ring.endpoint)
+        assert talking.state == OperatorState.ON_CALL
+        with count_round_trips() as rt:
+            engine._on_break(talking.pk, "seg")
+    assert not [m for trip in rt.trips for m in trip if "ROLLBACK" in m], rt.describe()
+    talking.refresh_from_db()
+    assert talking.state == OperatorState.ON_CALL
+    assert [(i.kind, i.at - engine.now) for i in engine.heap] == [("break", dt.timedelta(seconds=60))]
