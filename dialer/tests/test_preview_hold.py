@@ -13,6 +13,7 @@ import datetime as dt
 import random
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -41,6 +42,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _originate(switch) -> port.Originate:
     (orig,) = [c for c in switch.pending() if isinstance(c, port.Originate)]
     return orig
+
+
+def _dialling_with_a_caller_waiting(floor, switch) -> SimpleNamespace:
+    """One operator clicked to dial the lead they previewed; while its call is placed, a caller arrives."""
+    f = floor(operators=1, mode=CampaignMode.PREVIEW)
+    lead = f.lead("+390612345601")
+    number = factories.make_number(f.account, f.service)
+    reader = f.ops[0]
+    card = preview.next_lead(reader.pk)
+    preview.dial(reader.pk, card["attempt_id"])
+    orig = _originate(switch)
+    inbound, commands = switch.incoming(number.number)
+    return SimpleNamespace(f=f, lead=lead, reader=reader, attempt_id=card["attempt_id"], orig=orig,
+                           inbound=inbound, commands=commands)
 
 
 def _released_and_due(lead: Lead, attempt_id: int, at: dt.datetime) -> None:
@@ -163,15 +178,8 @@ def test_a_skip_on_the_console_with_a_caller_waiting_gives_the_operator_the_call
 
 
 def test_the_operator_stays_held_while_their_call_rings_and_takes_it_when_answered(floor, switch):
-    f = floor(operators=1, mode=CampaignMode.PREVIEW)
-    lead = f.lead("+390612345601")
-    number = factories.make_number(f.account, f.service)
-    reader = f.ops[0]
-    card = preview.next_lead(reader.pk)
-    preview.dial(reader.pk, card["attempt_id"])
-    orig = _originate(switch)
-
-    inbound, commands = switch.incoming(number.number)
+    d = _dialling_with_a_caller_waiting(floor, switch)
+    lead, reader, orig, inbound, commands = d.lead, d.reader, d.orig, d.inbound, d.commands
     assert rings(commands) == []  # the lead's phone is ringing: the reader is not given another call
     switch.clock.advance(10)
     ring = only_ring(switch.event(port.AmdResult, orig.call_ref, verdict="human"))
@@ -183,14 +191,8 @@ def test_the_operator_stays_held_while_their_call_rings_and_takes_it_when_answer
 
 
 def test_a_previewed_call_nobody_answers_frees_the_operator_for_the_waiting_caller(floor, switch):
-    f = floor(operators=1, mode=CampaignMode.PREVIEW)
-    f.lead("+390612345601")
-    number = factories.make_number(f.account, f.service)
-    reader = f.ops[0]
-    card = preview.next_lead(reader.pk)
-    preview.dial(reader.pk, card["attempt_id"])
-    orig = _originate(switch)
-    inbound, commands = switch.incoming(number.number)
+    d = _dialling_with_a_caller_waiting(floor, switch)
+    reader, orig, inbound, commands = d.reader, d.orig, d.inbound, d.commands
     assert rings(commands) == []
     with pytest.raises(ActionError) as refused:
         preview.next_lead(reader.pk)  # no second lead while the first is being called
@@ -198,7 +200,7 @@ def test_a_previewed_call_nobody_answers_frees_the_operator_for_the_waiting_call
 
     switch.clock.advance(25)
     switch.event(port.LegNoAnswer, orig.call_ref, leg_ref="")
-    assert Attempt.objects.get(pk=card["attempt_id"]).outcome == AttemptOutcome.NO_ANSWER
+    assert Attempt.objects.get(pk=d.attempt_id).outcome == AttemptOutcome.NO_ANSWER
     ring = only_ring(switch.pending())  # the reservation ended with the call: the waiting caller rings them
     assert ring.endpoint == reader.endpoint and ring.call_ref == inbound
 
@@ -288,31 +290,19 @@ def test_previewing_and_an_inbound_call_at_the_same_moment_never_both_take_the_o
 
 
 def test_a_previewed_call_answered_by_a_machine_frees_the_operator(floor, switch):
-    f = floor(operators=1, mode=CampaignMode.PREVIEW)
-    f.lead("+390612345601")
-    number = factories.make_number(f.account, f.service)
-    reader = f.ops[0]
-    card = preview.next_lead(reader.pk)
-    preview.dial(reader.pk, card["attempt_id"])
-    orig = _originate(switch)
-    inbound, _ = switch.incoming(number.number)
+    d = _dialling_with_a_caller_waiting(floor, switch)
+    orig, inbound = d.orig, d.inbound
     switch.clock.advance(8)
     assert rings(switch.event(port.AmdResult, orig.call_ref, verdict="machine")) == []
-    assert Attempt.objects.get(pk=card["attempt_id"]).outcome == AttemptOutcome.MACHINE
+    assert Attempt.objects.get(pk=d.attempt_id).outcome == AttemptOutcome.MACHINE
     assert only_ring(switch.pending()).call_ref == inbound
 
 
 def test_the_reservation_of_a_dial_nobody_reports_on_lapses_by_itself(floor, switch):
     """The engine never tells what became of the previewed call: after the ring time, the 2 s and the margin
     the operator is offered calls again by the ACD's own timers."""
-    f = floor(operators=1, mode=CampaignMode.PREVIEW)
-    f.lead("+390612345601")
-    number = factories.make_number(f.account, f.service)
-    reader = f.ops[0]
-    card = preview.next_lead(reader.pk)
-    preview.dial(reader.pk, card["attempt_id"])
-    _originate(switch)
-    inbound, _ = switch.incoming(number.number)
+    d = _dialling_with_a_caller_waiting(floor, switch)
+    f, inbound = d.f, d.inbound
     bound = f.campaign.ring_seconds + 2 + preview.DIAL_MARGIN.total_seconds()
     assert rings(switch.advance(bound - 1)) == []
     assert only_ring(switch.advance(1)).call_ref == inbound
