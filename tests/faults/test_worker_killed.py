@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 import psycopg
@@ -34,11 +35,12 @@ from tests.processes import child_env, test_db_url
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
 
 
-def start_worker(queue: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "callcenter", "worker", "--pool", "prefork",
-                             "--concurrency", "1", "-Q", queue, "-l", "warning", "--without-heartbeat",
-                             "--without-mingle", "--without-gossip"], cwd=settings.BASE_DIR, env=child_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_worker(queue: str, log: Path) -> subprocess.Popen:
+    with log.open("a") as out:  # the worker's own account of what it did, for a failing wait's message
+        return subprocess.Popen([sys.executable, "-m", "celery", "-A", "callcenter", "worker", "--pool", "prefork",
+                                 "--concurrency", "1", "-Q", queue, "-l", "info", "--without-heartbeat",
+                                 "--without-mingle", "--without-gossip"], cwd=settings.BASE_DIR, env=child_env(),
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def kill_9(worker: subprocess.Popen) -> None:
@@ -55,14 +57,16 @@ def sessions_waiting_on_a_lock(conn: psycopg.Connection) -> int:
                         "and wait_event_type = 'Lock'").fetchone()[0]
 
 
-def wait_until(check, timeout: float, what: str) -> None:
+def wait_until(check, timeout: float, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-4000:] if log is not None else ""
+            raise AssertionError(f"timed out waiting for {what}\n{tail}")
         time.sleep(0.1)
 
 
-def test_a_worker_killed_mid_sweep_leaves_nothing_half_done_and_the_next_sweep_does_it_once():
+def test_a_worker_killed_mid_sweep_leaves_nothing_half_done_and_the_next_sweep_does_it_once(tmp_path):
     account = factories.make_account()
     op = factories.make_operator(account)
     service = factories.make_service(account, [(op, 5)], ring_count=1, ring_seconds=1, pause_after_misses=1)
@@ -74,7 +78,8 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_half_done_and_the_next_sweep_d
     time.sleep(1 + RING_GRACE_SECONDS + 0.2)  # the ring ran out; the engine says nothing: the sweep's work
     offer = Offer.objects.get(call__engine_ref="killed-worker-call")
     queue = f"fault-{uuid.uuid4().hex}"
-    worker = start_worker(queue)
+    log = tmp_path / "workers.log"
+    worker = start_worker(queue, log)
     try:
         with psycopg.connect(test_db_url()) as blocker, psycopg.connect(test_db_url(), autocommit=True) as watcher:
             # The ring's offer, locked as the sweep will lock it: the sweep stops before it has sent a write.
@@ -88,12 +93,12 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_half_done_and_the_next_sweep_d
         op_now = Operator.objects.get(pk=op.pk)
         assert op_now.state == OperatorState.RINGING and op_now.no_answer_streak == 0  # nothing half-done
         assert not OperatorEvent.objects.filter(operator=op, to_state=OperatorState.PAUSED).exists()
-        worker = start_worker(queue)
+        worker = start_worker(queue, log)
         # Beat sends a sweep every second; two here (the second finds nothing left to do).
         for _ in range(2):
             sweep_timers_task.apply_async(queue=queue)
-        wait_until(lambda: Operator.objects.get(pk=op.pk).state == OperatorState.PAUSED, 60,
-                   "the new worker's sweep")
+        wait_until(lambda: Operator.objects.get(pk=op.pk).state == OperatorState.PAUSED, 90,
+                   "the new worker's sweep", log)
         time.sleep(1.5)  # the second sweep's turn
     finally:
         if worker.poll() is None:
