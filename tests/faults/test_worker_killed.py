@@ -51,10 +51,14 @@ def kill_9(worker: subprocess.Popen) -> None:
     psutil.wait_procs(processes, timeout=10)
 
 
-def sessions_waiting_on_a_lock(conn: psycopg.Connection) -> int:
-    """Sessions of this database blocked on a lock (the worker, inside its sweep's transaction)."""
-    return conn.execute("select count(*) from pg_stat_activity where datname = current_database() "
-                        "and wait_event_type = 'Lock'").fetchone()[0]
+def sessions_blocked_by(conn: psycopg.Connection, blocker_pid: int) -> list[int]:
+    """The sessions waiting for a lock the blocker holds (the worker's, inside its sweep's transaction)."""
+    return [pid for (pid,) in conn.execute("select pid from pg_stat_activity where %s = any(pg_blocking_pids(pid))",
+                                           [blocker_pid]).fetchall()]
+
+
+def session_alive(conn: psycopg.Connection, pid: int) -> bool:
+    return conn.execute("select count(*) from pg_stat_activity where pid = %s", [pid]).fetchone()[0] == 1
 
 
 def wait_until(check, timeout: float, what: str, log: Path | None = None) -> None:
@@ -85,21 +89,25 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_half_done_and_the_next_sweep_d
             # The ring's offer, locked as the sweep will lock it: the sweep stops before it has sent a write.
             blocker.execute(f'select id from "{Offer._meta.db_table}" where id = %s for update', [offer.pk])
             sweep_timers_task.apply_async(queue=queue)
-            wait_until(lambda: sessions_waiting_on_a_lock(watcher) == 1, 60,
-                       "the worker's sweep to block inside its transaction")
+            wait_until(lambda: sessions_blocked_by(watcher, blocker.info.backend_pid), 90,
+                       "the worker's sweep to block inside its transaction", log)
+            (swept_by,) = sessions_blocked_by(watcher, blocker.info.backend_pid)
             kill_9(worker)
             blocker.rollback()  # the lock goes: the killed worker's session finds its client gone, rolls back
-            wait_until(lambda: sessions_waiting_on_a_lock(watcher) == 0, 10, "the killed session to end")
+            wait_until(lambda: not session_alive(watcher, swept_by), 30, "the killed worker's session to end", log)
         op_now = Operator.objects.get(pk=op.pk)
         assert op_now.state == OperatorState.RINGING and op_now.no_answer_streak == 0  # nothing half-done
         assert not OperatorEvent.objects.filter(operator=op, to_state=OperatorState.PAUSED).exists()
         worker = start_worker(queue, log)
-        # Beat sends a sweep every second; two here (the second finds nothing left to do).
-        for _ in range(2):
+
+        def paused_after_a_sweep() -> bool:  # as beat does: a sweep every second (the later ones find nothing)
             sweep_timers_task.apply_async(queue=queue)
-        wait_until(lambda: Operator.objects.get(pk=op.pk).state == OperatorState.PAUSED, 90,
-                   "the new worker's sweep", log)
-        time.sleep(1.5)  # the second sweep's turn
+            time.sleep(0.9)
+            return Operator.objects.get(pk=op.pk).state == OperatorState.PAUSED
+
+        wait_until(paused_after_a_sweep, 90, "the new worker's sweep", log)
+        sweep_timers_task.apply_async(queue=queue)
+        time.sleep(1.5)  # one more sweep's turn: it finds nothing left to do
     finally:
         if worker.poll() is None:
             worker.terminate()
