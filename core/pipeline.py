@@ -189,16 +189,21 @@ class DeferredWrites:
             statements.extend(self._insert_statements([item]) if isinstance(item, models.Model) else [item])
         self.statements, self._late = [], {}
         probe = _after_commit.get() if commit else None
-        with connection.wrap_database_errors, psycopg.Cursor(raw) as cur, psycopg.Cursor(raw) as read:
-            with raw.pipeline():
-                for sql, params in statements:
-                    cur.execute(sql, params or None)
-                if commit:
-                    cur.execute("COMMIT")
-                if probe is not None:  # runs after the COMMIT, on the committed state, in the same round trip
-                    read.execute(probe.sql, probe.params, prepare=True)
-            if probe is not None:
-                probe.rows, probe.fresh = read.fetchall(), True
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cur:
+            read = psycopg.Cursor(raw) if probe is not None else None  # only when a probe rides along
+            try:
+                with raw.pipeline():
+                    for sql, params in statements:
+                        cur.execute(sql, params or None)
+                    if commit:
+                        cur.execute("COMMIT")
+                    if read is not None:  # runs after the COMMIT, on the committed state, in the same round trip
+                        read.execute(probe.sql, probe.params, prepare=True)
+                if read is not None:
+                    probe.rows, probe.fresh = read.fetchall(), True
+            finally:
+                if read is not None:
+                    read.close()
 
 
 class AfterCommit:

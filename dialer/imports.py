@@ -74,8 +74,8 @@ def check_file_shape(rows: list[dict[str, Any]]) -> None:
 def check_rows(lead_list: LeadList, rows: list[dict[str, Any]], *, fallback_timezone: str,
                on_progress: Callable[[int], None] | None = None) -> tuple[ImportReport, list[Lead]]:
     """Every row either becomes a lead (not saved yet) or a line of the report. `on_progress(n)` is called
-    every PROGRESS_EVERY rows with the number checked so far (a background import shows it as its bar)."""
-    check_file_shape(rows)
+    every PROGRESS_EVERY rows with the number checked so far (a background import shows it as its bar). The
+    file's shape is the caller's to check first (`check_file_shape`)."""
     report = ImportReport(total=len(rows))
     existing = set(Lead.objects.filter(lead_list=lead_list).values_list("phone", flat=True))
     blocked = set(DoNotCall.objects.filter(account_id=lead_list.account_id).values_list("phone", flat=True))
@@ -138,6 +138,7 @@ def import_rows(lead_list: LeadList, rows: list[dict[str, Any]], *, fallback_tim
     """Check every row, then insert the good ones in one transaction (all or nothing for the good rows:
     a failure rolls the whole import back, so a list is never half-imported). The API's bulk import; the
     admin's file imports run in the background (dialer/lead_imports.py)."""
+    check_file_shape(rows)
     with transaction.atomic():
         report, leads = check_rows(lead_list, rows, fallback_timezone=fallback_timezone)
         save_leads(lead_list, leads, report)
