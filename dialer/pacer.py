@@ -15,7 +15,7 @@ import socket
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from acd.choices import CallState
 from acd.models import Call
@@ -58,15 +58,14 @@ def _estimates(campaign: Campaign) -> tuple[pacing.Estimates, pacing.Control]:
 def floor_state(campaign: Campaign, at: dt.datetime) -> pacing.FloorState:
     """The campaign's floor as the pacing policy reads it: its service's operators, its calls in flight,
     the channel headroom after the inbound reserve."""
-    # An operator reading a lead in preview, or waiting for the call they dialled from it, is held back
-    # from calls (dialer/preview.py): available, but not free for this campaign's calls.
-    previewing = Attempt.objects.open().filter(operator_id=OuterRef("pk"), campaign__mode=CampaignMode.PREVIEW) \
-        .exclude(outcome=AttemptOutcome.CONNECTED)
+    # An operator held back from calls (`backoff_until` ahead: reading a lead in preview, waiting for the call
+    # they dialled from it, or the ACD's short back-off after a missed offer) is available, but routing offers
+    # them nothing: not free for this campaign's calls either.
     ops = list(Operator.objects.filter(memberships__service_id=campaign.service_id, is_active=True)
                .exclude(state__in=[OperatorState.LOGGED_OUT, OperatorState.PAUSED])
-               .annotate(previewing=Exists(previewing))
-               .values("state", "state_changed_at", "wrapup_until", "previewing"))
-    free = sum(1 for o in ops if o["state"] == OperatorState.AVAILABLE and not o["previewing"])
+               .values("state", "state_changed_at", "wrapup_until", "backoff_until"))
+    free = sum(1 for o in ops if o["state"] == OperatorState.AVAILABLE
+               and not (o["backoff_until"] is not None and o["backoff_until"] > at))
     wrap = [max(0.0, (o["wrapup_until"] - at).total_seconds()) for o in ops
             if o["state"] == OperatorState.WRAP_UP and o["wrapup_until"]]
     talk = [max(0.0, (at - o["state_changed_at"]).total_seconds()) for o in ops
