@@ -23,7 +23,7 @@ from telephony.models import ProcessedEvent
 from . import locks
 from .choices import CallState, OfferState
 from .criteria import candidates_statement, prelocked_from
-from .flows import inbound, outbound
+from .flows import inbound, menu, outbound
 from .models import Call, Offer
 from .unit import finish, send
 from .work import Work
@@ -153,14 +153,21 @@ ROUTES_AFTER: dict[type[port.Event], str] = {
 }
 
 
+# A key press in a voice menu reads the menu's options in its first round trip, and locks the best free
+# operator when the key leads straight to a service that rings at once (`acd.flows.menu`).
+_KEY_PRESS = [menu.OPTIONS_STATEMENT, candidates_statement(menu.KEYED_SERVICE)]
+
+
 def _locks_for(event: port.Event, account_id: int, source: str, at: dt.datetime) -> locks.EventLocks:
     leg_ref = event.leg_ref if type(event) in LEG_EVENTS else ""
     hangup = isinstance(event, port.Hangup) and not event.leg_ref
     routed = ROUTES_AFTER.get(type(event))
+    extra, extra_params = ([candidates_statement(routed)] if routed else []), {}
+    if isinstance(event, port.Digits):
+        extra, extra_params = _KEY_PRESS, {"digit": menu.pressed(event.digits)}
     return locks.for_event(account_id, event.call_ref, source, event.event_id, at, leg_ref=leg_ref or "",
                            ringing_when=sorted(inbound.ABANDON_STATES) if hangup else (),
-                           call_operator=isinstance(event, port.Hangup),
-                           extra=[candidates_statement(routed)] if routed else [])
+                           call_operator=isinstance(event, port.Hangup), extra=extra, extra_params=extra_params)
 
 
 @transaction.atomic
@@ -184,7 +191,10 @@ def _apply(event: port.Event, account_id: int, source: str, at: dt.datetime, *,
             call.locked_operator = found.operator
             if found.operator is not None and found.freed_memberships is not None:
                 found.operator.freed_waiting = (found.freed_memberships, found.freed_waiting)
-            if found.extra:
+            if isinstance(event, port.Digits):
+                menu.options_from(found.extra[0], call)
+                prelocked_from(found.extra[1], call)
+            elif found.extra:
                 prelocked_from(found.extra[0], call)
             if call.state != CallState.ENDED and _lease_runs_low(call.lease_expires_at, at):
                 budget.extend(call.pk)  # the call is alive: its channel lease lives on

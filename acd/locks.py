@@ -345,14 +345,14 @@ def _offers_from(rows: list[tuple[Any, ...]]) -> list[Offer]:
 
 def for_event(account_id: int, call_ref: str, source: str, event_id: str, at: Any, *, leg_ref: str = "",
               ringing_when: Sequence[str] = (), call_operator: bool = False,
-              extra: Sequence[str] = ()) -> EventLocks:
+              extra: Sequence[str] = (), extra_params: dict[str, Any] | None = None) -> EventLocks:
     """Step 1 (and 2-3 where the event needs them) for an engine event, in the transaction's first round
     trip. A redelivered event (its id already processed) locks nothing and gets its stored answer. The same
     round trip tells the call's channel lease expiry (the event extends it only when it runs low) and
-    whether any leg of it is ringing. `extra` statements (routing's candidates) follow, in order, with the
-    same parameters."""
+    whether any leg of it is ringing. `extra` statements (routing's candidates, a menu's options) follow, in
+    order, with the same parameters and `extra_params`."""
     params = {"account": account_id, "ref": call_ref, "source": source, "event_id": event_id,
-              "leg": leg_ref, "abandon": list(ringing_when), "at": at}
+              "leg": leg_ref, "abandon": list(ringing_when), "at": at, **(extra_params or {})}
     statements = [(_sql("call"), params)]
     if leg_ref:
         statements.append((_sql("leg"), params))

@@ -3,8 +3,9 @@
 Django's `CaptureQueriesContext` sees only what passes through its cursor wrapper: it misses the `BEGIN`
 psycopg sends before a transaction's first statement, the `COMMIT`, and statements run on a raw psycopg
 cursor (the budget's prepared statements). A round trip is what the client waits for, so this counts at
-the protocol level instead: libpq's trace of the connection, where each run of frontend messages followed
-by the backend's answers is one round trip (a pipeline of several statements is one).
+the protocol level instead: libpq's trace of the connection, where each run of frontend messages up to the
+point where the client waits for the answers (`Sync`, or a simple query) is one round trip (a pipeline of
+several statements is one).
 
 Used by the round-trip baseline tests (NetBox's query-count idea, at the wire) and `bench/bench_lifecycle.py`.
 """
@@ -42,17 +43,33 @@ class RoundTrips:
         return "\n".join(lines)
 
 
+# The frontend messages after which the client waits for the server's answers: the end of an extended-protocol
+# exchange (`Sync`; a pipeline sends one when it is done) and a simple query.
+_WAITS = frozenset({"Sync", "Query"})
+
+
 def _parse(trace: str) -> list[list[str]]:
+    """Split the frontend messages of a trace into round trips: each ends where the client waits (`_WAITS`).
+
+    Cutting where the backend's answers appear instead would count one pipeline twice whenever the server
+    answers its first statements while the client is still sending the rest (it reads them as they come,
+    without waiting): a count that depended on timing, not on the code. A `Flush` sent after the `Sync`
+    belongs to the same trip."""
     trips: list[list[str]] = []
-    sending = False
+    current: list[str] = []
     for line in trace.splitlines():
-        if line.startswith("F\t"):
-            if not sending:
-                trips.append([])
-                sending = True
+        if not line.startswith("F\t"):
+            continue
+        kind = line.split("\t")[2].split()[0] if len(line.split("\t")) > 2 else ""
+        if kind == "Flush" and not current and trips:
             trips[-1].append(line)
-        elif line.startswith("B\t"):
-            sending = False
+            continue
+        current.append(line)
+        if kind in _WAITS:
+            trips.append(current)
+            current = []
+    if current:
+        trips.append(current)
     return trips
 
 

@@ -19,6 +19,7 @@ from agents.models import Operator
 from budget import actions as budget
 from core.pipeline import begin_with
 from core.validators import normalize_e164
+from ivr.models import Menu, MenuNumber
 from routing.choices import CodeUnavailableAction, NumberPurpose
 from routing.hours import is_open
 from routing.models import CallerRoute, Holiday, OpeningHours, PhoneNumber, Prompt, Service
@@ -35,7 +36,7 @@ from ..prompts import prompt_ref, prompt_seconds
 from ..queue import enter_queue, requeue_if_nobody_rings
 from ..work import Work
 from .entry import after_welcome, closed
-from .menu import menu_of, on_menu_digits, start_menu
+from .menu import on_menu_digits, start_menu
 from .phone_login import finish_phone_login, start_phone_login
 from .transfer import complete_transfer
 
@@ -52,6 +53,7 @@ def _clean_number(raw: str) -> str:
 
 _CALLS, _NUMBERS, _SERVICES = Call._meta.db_table, PhoneNumber._meta.db_table, Service._meta.db_table
 _PROMPTS, _ACCOUNTS = Prompt._meta.db_table, Account._meta.db_table
+_MENUS, _MENU_NUMBERS = Menu._meta.db_table, MenuNumber._meta.db_table
 _ROUTE = f"""SELECT r.service_id FROM {CallerRoute._meta.db_table} r
  WHERE n.route_by_caller AND r.account_id = n.account_id AND r.prefix = ANY(%(prefixes)s)
  ORDER BY r.prefix DESC LIMIT 1"""  # the longest caller prefix: all are prefixes of one number
@@ -60,11 +62,12 @@ _THE_NUMBER = "n.account_id = %(account)s AND n.number = %(dialed)s AND n.is_act
 
 # The incoming call's first round trip, with its BEGIN (`core.pipeline.begin_with`), three statements run
 # in this order:
-# 1. the number, its service (with account and prompts), the caller route, whether opening hours apply,
-#    whether the call is already known, and the call's key from its sequence (its row then goes with the
-#    unit's writes);
+# 1. the number, its service (with account and prompts) or its voice menu (with its prompt), the caller
+#    route, whether opening hours apply, whether the call is already known, and the call's key from its
+#    sequence (its row then goes with the unit's writes);
 # 2. the channel from the budget (its conditional upsert, the reseller chain locked in id order), wanted
-#    exactly when the flow below takes one: a known, active number for calls whose service is active;
+#    exactly when the flow below takes one: a known, active number for calls whose service is active, or
+#    whose menu answers (a number without a service, and no caller route);
 # 3. the best free operator by the criterion, when the call will be rung at once (no welcome prompt, no
 #    hours to check, no caller route).
 _LOOKUP = f"""
@@ -73,16 +76,24 @@ SELECT nextval(pg_get_serial_sequence('{_CALLS}', 'id')), {_KNOWN},
        EXISTS (SELECT 1 FROM {Holiday._meta.db_table} h WHERE h.service_id = n.service_id),
        ({_ROUTE}),
        {locks.columns(PhoneNumber, "n")}, {locks.columns(Service, "s")}, {locks.columns(Account, "a")},
-       {locks.columns(Prompt, "wp")}, {locks.columns(Prompt, "hp")}
+       {locks.columns(Prompt, "wp")}, {locks.columns(Prompt, "hp")},
+       {locks.columns(Menu, "mn")}, {locks.columns(Prompt, "mp")}
   FROM (SELECT 1) one
   LEFT JOIN {_NUMBERS} n ON {_THE_NUMBER}
   LEFT JOIN {_SERVICES} s ON s.id = n.service_id
   LEFT JOIN {_ACCOUNTS} a ON a.id = s.account_id
   LEFT JOIN {_PROMPTS} wp ON wp.id = s.welcome_prompt_id
-  LEFT JOIN {_PROMPTS} hp ON hp.id = s.hold_prompt_id"""
-_WANTS_CHANNEL = f"""EXISTS (
+  LEFT JOIN {_PROMPTS} hp ON hp.id = s.hold_prompt_id
+  LEFT JOIN {_MENU_NUMBERS} mnn ON mnn.number_id = n.id AND n.service_id IS NULL
+  LEFT JOIN {_MENUS} mn ON mn.id = mnn.menu_id
+  LEFT JOIN {_PROMPTS} mp ON mp.id = mn.prompt_id"""
+_WANTS_CHANNEL = f"""(EXISTS (
     SELECT 1 FROM {_NUMBERS} n JOIN {_SERVICES} s ON s.id = coalesce(({_ROUTE}), n.service_id)
-     WHERE {_THE_NUMBER} AND n.purpose <> '{NumberPurpose.OPERATOR_LOGIN}' AND s.is_active) AND NOT {_KNOWN}"""
+     WHERE {_THE_NUMBER} AND n.purpose <> '{NumberPurpose.OPERATOR_LOGIN}' AND s.is_active)
+  OR EXISTS (
+    SELECT 1 FROM {_NUMBERS} n JOIN {_MENU_NUMBERS} mnn ON mnn.number_id = n.id
+     WHERE {_THE_NUMBER} AND n.purpose <> '{NumberPurpose.OPERATOR_LOGIN}' AND n.service_id IS NULL
+       AND ({_ROUTE}) IS NULL)) AND NOT {_KNOWN}"""
 _THE_CALL_ID = f"currval(pg_get_serial_sequence('{_CALLS}', 'id'))"
 _RUNG_AT_ONCE = f"""
 SELECT n.service_id, coalesce(nullif(n.criterion_override, ''), s.criterion) AS criterion,
@@ -103,6 +114,7 @@ class Arrival:
     number: PhoneNumber | None
     has_hours: bool
     route_service_id: int | None
+    menu: Menu | None  # the voice menu the number answers with (read only for a number without a service)
     channel: tuple
     candidates: list[tuple]
 
@@ -117,7 +129,7 @@ def _arrive(account_id: int, call_ref: str, dialed: str, caller: str, at: dt.dat
          else budget.acquire_statement(_WANTS_CHANNEL, _THE_CALL_ID), params),
         (candidates_statement(_RUNG_AT_ONCE), params)])
     row = lookup[0]
-    widths = [len(m._meta.concrete_fields) for m in (PhoneNumber, Service, Account, Prompt, Prompt)]
+    widths = [len(m._meta.concrete_fields) for m in (PhoneNumber, Service, Account, Prompt, Prompt, Menu, Prompt)]
     parts, at_col = [], 5
     for width in widths:
         parts.append(row[at_col:at_col + width])
@@ -129,8 +141,11 @@ def _arrive(account_id: int, call_ref: str, dialed: str, caller: str, at: dt.dat
         service.welcome_prompt = locks.instance(Prompt, parts[3])
         service.hold_prompt = locks.instance(Prompt, parts[4])
         number.service = service
+    menu = locks.instance(Menu, parts[5])
+    if menu is not None:
+        menu.prompt = locks.instance(Prompt, parts[6])
     return Arrival(call_id=row[0], call_known=row[1], number=number, has_hours=row[2] or row[3],
-                   route_service_id=row[4], channel=channel[0], candidates=candidates)
+                   route_service_id=row[4], menu=menu, channel=channel[0], candidates=candidates)
 
 
 def resolve_service(number: PhoneNumber, route_service_id: int | None) -> Service | None:
@@ -162,11 +177,9 @@ def _incoming(call: Call, number: PhoneNumber | None, arrival: Arrival, work: Wo
     if number is not None and number.purpose == NumberPurpose.OPERATOR_LOGIN:
         start_phone_login(call, work)
         return
-    if number is not None and number.service_id is None and arrival.route_service_id is None:
-        menu = menu_of(number)  # a number answering with a voice menu (a caller route still wins)
-        if menu is not None:
-            start_menu(call, menu, work)
-            return
+    if arrival.menu is not None and arrival.route_service_id is None:
+        start_menu(call, arrival.menu, work)  # a number answering with a voice menu (a caller route still wins)
+        return
     service = resolve_service(number, arrival.route_service_id) if number is not None else None
     if service is None or not service.is_active:
         reject(call, work, HangupCause.UNALLOCATED)

@@ -10,17 +10,21 @@ Leaving the menu for a service, the service's own rules apply: opening hours, we
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, OuterRef
 
+from accounts.models import Account
+from core.pipeline import columns, instance
 from ivr.choices import ChoiceResult, FallbackAction, OptionAction
 from ivr.models import Menu, MenuChoice, MenuOption
 from routing.choices import Criterion, OverflowAction
 from routing.hours import is_open
-from routing.models import Holiday, OpeningHours, PhoneNumber, Service
+from routing.models import Holiday, OpeningHours, Prompt, Service
 from telephony import port
 
 from ..calls import end_call, move, take_channel
-from ..choices import CallEventKind, CallState, HangupCause, Outcome
+from ..choices import CallEventKind, CallState, Direction, HangupCause, Outcome
 from ..models import Call
 from ..overflow import overflow
 from ..prompts import (
@@ -35,11 +39,6 @@ from ..work import Work
 from .entry import after_welcome, closed
 
 MENU_DIGITS = 1  # one key per menu level
-
-
-def menu_of(number: PhoneNumber) -> Menu | None:
-    """The menu a number answers with, if any (a number without a service)."""
-    return Menu.objects.select_related("prompt").filter(numbers__number=number).first()
 
 
 def start_menu(call: Call, menu: Menu, work: Work) -> None:
@@ -62,19 +61,98 @@ def _ask(call: Call, menu: Menu, work: Work) -> None:
 
 
 def _options(call: Call) -> dict[str, MenuOption]:
-    """The menu's options in one query, with what each leads to, whether that service has opening hours or
-    holidays to check, and the menu itself (its retries and fallback), so a key press costs one round trip."""
+    """The menu's options, with what each leads to, whether that service has opening hours or holidays to
+    check, and the menu itself (its retries and fallback). A key press's first round trip read them
+    (`OPTIONS_STATEMENT`); a caller elsewhere asks here, in one query."""
+    prefetched = call.__dict__.pop("menu_options", None)
+    if prefetched is not None and prefetched[0].pk == call.menu_id:
+        call.menu, found = prefetched
+        return found
     hours = OpeningHours.objects.filter(service_id=OuterRef("service_id"))
     holidays = Holiday.objects.filter(service_id=OuterRef("service_id"))
     rows = (MenuOption.objects.filter(menu_id=call.menu_id)
             .select_related("menu__prompt", "menu__fallback_service__account", "service__account",
-                            "service__welcome_prompt", "service__voicemail_prompt", "submenu__prompt",
-                            "whisper_prompt")
+                            "service__welcome_prompt", "service__hold_prompt", "service__voicemail_prompt",
+                            "submenu__prompt", "whisper_prompt")
             .annotate(service_has_hours=Exists(hours) | Exists(holidays)))
     found = {o.digit: o for o in rows}
     if found:
         call.menu = next(iter(found.values())).menu  # the same menu, fetched with its options
     return found
+
+
+# A key press's first round trip (`acd.events`), after the call's lock: the options of the menu the caller
+# is in, as `_options` reads them, and the best free operator when the key leads straight to a service
+# that rings at once (no welcome, no hours to check), for the criterion's statement (`acd.criteria`).
+_O, _M, _P, _S, _A = (MenuOption._meta.db_table, Menu._meta.db_table, Prompt._meta.db_table,
+                      Service._meta.db_table, Account._meta.db_table)
+_HOURS, _HOLIDAYS = OpeningHours._meta.db_table, Holiday._meta.db_table
+_IN_MENU = (f"(SELECT x.menu_id FROM {Call._meta.db_table} x WHERE x.account_id = %(account)s "
+            f"AND x.engine_ref = %(ref)s AND x.state = '{CallState.COLLECTING}' "
+            f"AND x.direction = '{Direction.INBOUND}')")
+# The models of an options row, in column order, and where each hangs ("": the row's own option and menu).
+_PARTS: list[tuple[type, str, str]] = [
+    (MenuOption, "o", ""), (Menu, "mn", ""), (Prompt, "mp", "mn.prompt"), (Service, "fs", "mn.fallback_service"),
+    (Account, "fsa", "fs.account"), (Service, "sv", "o.service"), (Account, "sva", "sv.account"),
+    (Prompt, "swp", "sv.welcome_prompt"), (Prompt, "shp", "sv.hold_prompt"), (Prompt, "svp", "sv.voicemail_prompt"),
+    (Menu, "sm", "o.submenu"), (Prompt, "smp", "sm.prompt"), (Prompt, "wh", "o.whisper_prompt")]
+OPTIONS_STATEMENT = f"""
+SELECT {", ".join(columns(model, alias) for model, alias, _ in _PARTS)},
+       EXISTS (SELECT 1 FROM {_HOURS} h WHERE h.service_id = sv.id)
+       OR EXISTS (SELECT 1 FROM {_HOLIDAYS} h WHERE h.service_id = sv.id)
+  FROM {_M} mn
+  LEFT JOIN {_O} o ON o.menu_id = mn.id
+  LEFT JOIN {_P} mp ON mp.id = mn.prompt_id
+  LEFT JOIN {_S} fs ON fs.id = mn.fallback_service_id
+  LEFT JOIN {_A} fsa ON fsa.id = fs.account_id
+  LEFT JOIN {_S} sv ON sv.id = o.service_id
+  LEFT JOIN {_A} sva ON sva.id = sv.account_id
+  LEFT JOIN {_P} swp ON swp.id = sv.welcome_prompt_id
+  LEFT JOIN {_P} shp ON shp.id = sv.hold_prompt_id
+  LEFT JOIN {_P} svp ON svp.id = sv.voicemail_prompt_id
+  LEFT JOIN {_M} sm ON sm.id = o.submenu_id
+  LEFT JOIN {_P} smp ON smp.id = sm.prompt_id
+  LEFT JOIN {_P} wh ON wh.id = o.whisper_prompt_id
+ WHERE mn.id = {_IN_MENU}"""
+KEYED_SERVICE = f"""
+SELECT o.service_id, s.criterion, %(at)s::timestamptz AS waited_from
+  FROM {_O} o JOIN {_S} s ON s.id = o.service_id
+ WHERE o.menu_id = {_IN_MENU} AND o.digit = %(digit)s AND o.action = '{OptionAction.SERVICE}'
+   AND s.is_active AND s.welcome_prompt_id IS NULL
+   AND NOT EXISTS (SELECT 1 FROM {_HOURS} h WHERE h.service_id = s.id)
+   AND NOT EXISTS (SELECT 1 FROM {_HOLIDAYS} h WHERE h.service_id = s.id)"""
+
+
+def pressed(digits: str) -> str:
+    """The key that counts: one per menu level (the first the caller pressed)."""
+    return digits.strip()[:MENU_DIGITS]
+
+
+def options_from(rows: list[tuple[Any, ...]], call: Call) -> None:
+    """Hand the options read by the key press's first round trip to `_options` (by the menu they belong to)."""
+    if not rows:
+        return  # not in a menu
+    found: dict[str, MenuOption] = {}
+    menu = None
+    for row in rows:
+        objs: dict[str, Any] = {}
+        at = 0
+        for model, alias, attach in _PARTS:
+            width = len(model._meta.concrete_fields)
+            objs[alias] = instance(model, row[at:at + width])
+            at += width
+            if attach:
+                owner, attr = attach.split(".")
+                if objs[owner] is not None:
+                    setattr(objs[owner], attr, objs[alias])
+        menu = menu or objs["mn"]
+        option = objs["o"]
+        if option is None:
+            continue  # a menu without options
+        option.menu = menu
+        option.service_has_hours = row[at]
+        found[option.digit] = option
+    call.menu_options = (menu, found)
 
 
 def _record(call: Call, menu_id: int, work: Work, result: str, digits: str, option: MenuOption | None) -> None:
@@ -91,7 +169,7 @@ def on_menu_digits(call: Call, digits: str, work: Work) -> None:
                      port.HangupCall(call_ref=call.engine_ref, cause=HangupCause.NORMAL))
         end_call(call, work, outcome=Outcome.REJECTED)
         return
-    digit = digits.strip()[:1]
+    digit = pressed(digits)
     options = _options(call)
     option = options.get(digit) if digit else None
     if option is None:

@@ -4,7 +4,7 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
-from core.roundtrips import count_round_trips
+from core.roundtrips import _parse, count_round_trips
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,3 +30,20 @@ def test_a_pipeline_of_statements_is_one_round_trip():
             cur.execute("SELECT 1")
             cur.execute("SELECT 2")
     assert rt.count == 1, rt.describe()
+
+
+def test_a_pipeline_answered_while_the_client_still_sends_is_one_round_trip():
+    """psycopg reads a pipeline's answers as they arrive while it is still sending the next statements (it
+    never waits for them before the `Sync`), so the trace may show the backend's answers between the
+    frontend's messages: that is still one round trip, and one `Sync` later the next."""
+    trace = "\n".join([
+        'F\t12\tParse\t"" "BEGIN" 0', "F\t12\tBind", "F\t6\tExecute",
+        'F\t40\tBind\t"_pg3_1"', "F\t6\tDescribe", "F\t6\tExecute",
+        "B\t4\tParseComplete", "B\t4\tBindComplete", "B\t10\tCommandComplete\t BEGIN",  # early answers
+        'F\t40\tBind\t"_pg3_2"', "F\t6\tDescribe", "F\t6\tExecute", "F\t4\tSync", "F\t4\tFlush",
+        "B\t4\tBindComplete", "B\t5\tReadyForQuery\t T",
+        'F\t40\tBind\t"_pg3_3"', "F\t6\tExecute", "F\t4\tSync",
+        "B\t5\tReadyForQuery\t I"])
+    assert [len(trip) for trip in _parse(trace)] == [11, 3]
+
+
