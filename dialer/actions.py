@@ -25,6 +25,7 @@ from core.events import account_group, send_event_on_commit
 from . import compliance
 from .choices import (
     RETRY_OUTCOMES,
+    AmdVerdict,
     AttemptOutcome,
     CampaignState,
     DispositionKind,
@@ -259,8 +260,8 @@ def lock_attempt_of_call(call_id: int) -> Attempt | None:
 def record_answer(attempt: Attempt, verdict: str, at: dt.datetime) -> None:
     """The far end answered: a person (waiting for an operator now) or a machine (closed)."""
     attempt.answered_at = at
-    attempt.amd_verdict = verdict if verdict in ("human", "machine", "unknown") else "unknown"
-    if verdict == "machine":
+    attempt.amd_verdict = verdict if verdict in AmdVerdict.values else AmdVerdict.UNKNOWN
+    if verdict == AmdVerdict.MACHINE:
         _finish(attempt, AttemptOutcome.MACHINE, at)
         return
     attempt.outcome = AttemptOutcome.LIVE

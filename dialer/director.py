@@ -13,7 +13,7 @@ from telephony import port
 from telephony.choices import BuiltinPrompt
 
 from . import actions
-from .choices import AttemptOutcome, CampaignMode, MachineAction
+from .choices import AmdVerdict, AttemptOutcome, CampaignMode, MachineAction
 from .models import Attempt
 
 BUILTIN_SAFE_HARBOR = BuiltinPrompt.SAFE_HARBOR.value
@@ -51,7 +51,7 @@ class DialerDirector:
         attempt = actions.lock_attempt_of_call(call.pk)
         actions.record_answer(attempt, verdict, work.at)
         campaign = attempt.campaign
-        if verdict != "machine":
+        if verdict != AmdVerdict.MACHINE:
             # Preview: the operator who read the lead and clicked to dial takes the call (operator is set on
             # the attempt at preview; for the other modes only once an operator is connected).
             operator_id = _previewed_by(attempt)
