@@ -35,3 +35,18 @@ def test_a_failing_statement_rolls_the_transaction_back():
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM begin_with_probe")
         assert cur.fetchone()[0] == 0
+
+
+def test_the_transaction_plans_its_prepared_statements_once():
+    """The statements of a transaction a first round trip opens keep their generic plans (no planning per
+    execution), for that transaction only: the session's own setting is back after the COMMIT."""
+    with transaction.atomic():
+        (inside,) = begin_with([("SELECT current_setting('plan_cache_mode') WHERE %(x)s::int = 1", {"x": 1})])
+        with connection.cursor() as cur:
+            cur.execute("SHOW plan_cache_mode")
+            later = cur.fetchone()[0]
+    with connection.cursor() as cur:
+        cur.execute("SHOW plan_cache_mode")
+        after = cur.fetchone()[0]
+    assert inside[0][0] == later == "force_generic_plan"
+    assert after == "auto"
