@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from budget import actions as budget
 from budget.models import ChannelLease
 from core.clock import now
 from core.errors import ActionError
+from core.pipeline import fetch_prepared
 from routing.models import Service
 from telephony import outbox, port
 from telephony.models import ProcessedEvent
@@ -50,28 +51,27 @@ def _stored_commands(source: str, event_id: str) -> list[port.Command] | None:
 
 def _sign_of_life(event: port.Event, account_id: int, source: str, at: dt.datetime) -> list[port.Command]:
     """An informational event (the operator's phone is alerting) changes nothing but the call's channel
-    lease, which lives on (pushed forward when it runs low). One statement in autocommit: record the event,
-    extend the lease of the call if it is still live. A redelivery records nothing and extends nothing."""
+    lease, which lives on (pushed forward when it runs low). One prepared statement in autocommit: record the
+    event, extend the lease of the call if it is still live. A redelivery records nothing and extends nothing."""
     params = {"source": source, "event_id": event.event_id, "at": at, "account": account_id,
               "ref": event.call_ref, "expires": at + dt.timedelta(seconds=budget.lease_seconds()),
               "ended": CallState.ENDED,
               "renew_before": at + dt.timedelta(seconds=budget.lease_seconds() / 2)}
-    with connection.cursor() as cur:
-        cur.execute(_SIGN_OF_LIFE_SQL.format(events=ProcessedEvent._meta.db_table, calls=Call._meta.db_table,
-                                             leases=ChannelLease._meta.db_table), params)
+    fetch_prepared(_SIGN_OF_LIFE_SQL, params)
     return []
 
 
-_SIGN_OF_LIFE_SQL = """
+_EVENTS, _CALLS_T, _LEASES = ProcessedEvent._meta.db_table, Call._meta.db_table, ChannelLease._meta.db_table
+_SIGN_OF_LIFE_SQL = f"""
 WITH claim AS (
-    INSERT INTO {events} (source, event_id, received_at, commands)
+    INSERT INTO {_EVENTS} (source, event_id, received_at, commands)
     VALUES (%(source)s, %(event_id)s, %(at)s, '[]'::jsonb)
     ON CONFLICT (source, event_id) DO NOTHING RETURNING id
 )
-UPDATE {leases} SET expires_at = %(expires)s
+UPDATE {_LEASES} SET expires_at = %(expires)s
  WHERE released_at IS NULL AND expires_at < %(renew_before)s AND EXISTS (SELECT 1 FROM claim)
-   AND call_id = (SELECT id FROM {calls} WHERE account_id = %(account)s AND engine_ref = %(ref)s
-                                          AND state <> %(ended)s)"""
+   AND call_id = (SELECT id FROM {_CALLS_T} WHERE account_id = %(account)s AND engine_ref = %(ref)s
+                                           AND state <> %(ended)s)"""
 
 INFORMATIONAL = frozenset({port.LegRinging})
 
@@ -80,17 +80,15 @@ def _still_up(event: port.CallAlive, account_id: int, at: dt.datetime) -> list[p
     """The engine's heartbeat for a live call: its lease notes the moment (the repair flow ends the call once
     the notes stop). One statement in autocommit and no event row: the mark only moves forward, so a
     redelivery changes nothing that matters, and a heartbeat every 30 s per call adds no table to purge."""
-    with connection.cursor() as cur:
-        cur.execute(_STILL_UP_SQL.format(calls=Call._meta.db_table, leases=ChannelLease._meta.db_table),
-                    {"at": at, "account": account_id, "ref": event.call_ref, "ended": CallState.ENDED})
+    fetch_prepared(_STILL_UP_SQL, {"at": at, "account": account_id, "ref": event.call_ref, "ended": CallState.ENDED})
     return []
 
 
-_STILL_UP_SQL = """
-UPDATE {leases} SET alive_at = %(at)s
+_STILL_UP_SQL = f"""
+UPDATE {_LEASES} SET alive_at = %(at)s
  WHERE released_at IS NULL AND (alive_at IS NULL OR alive_at < %(at)s)
-   AND call_id = (SELECT id FROM {calls} WHERE account_id = %(account)s AND engine_ref = %(ref)s
-                                          AND state <> %(ended)s)"""
+   AND call_id = (SELECT id FROM {_CALLS_T} WHERE account_id = %(account)s AND engine_ref = %(ref)s
+                                           AND state <> %(ended)s)"""
 
 
 def _lease_runs_low(expires_at: dt.datetime | None, at: dt.datetime) -> bool:
