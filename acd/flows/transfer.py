@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from agents.choices import OperatorState
 from agents.models import Operator
 from core.errors import ActionError
 from core.validators import normalize_e164
@@ -75,7 +74,9 @@ def _transfer(work: Work, call: Call, account_id: int, operator_id: int | None, 
     elif operator_id:
         member = locks.skip_locked_operators(ServiceMembership.objects.filter(
             operator_id=operator_id, operator__account_id=account_id)).first()
-        if member is None or member.operator.state != OperatorState.AVAILABLE or operator_id == call.operator_id:
+        # Free as routing means it: an operator reading a lead in preview (or in the ACD's back-off) is held
+        # back from calls, a supervisor's transfer included.
+        if member is None or not member.operator.free_at(work.at) or operator_id == call.operator_id:
             raise ActionError("operator_unavailable", _("That operator cannot take a call now."))
         ring(call, call.service, [member], work, is_transfer=True)
     else:

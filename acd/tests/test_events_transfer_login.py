@@ -1,6 +1,9 @@
 """Duplicate and out-of-order events, illegal transitions, transfer, and operators by phone."""
 
+import datetime as dt
+
 import pytest
+from django.db import transaction
 
 from acd import actions
 from acd.calls import move
@@ -183,6 +186,24 @@ def test_transfer_refusals(account, switch):
     other_account = factories.make_account()
     with pytest.raises(ActionError, match="no such call"):
         actions.transfer_call(switch.call(ref).pk, other_account.pk, number="+390287654321")
+
+
+def test_a_transfer_never_rings_an_operator_held_back_from_calls(account, switch):
+    """An operator reading a lead in preview is reserved (`backoff_until` ahead): routing skips them, and a
+    supervisor's transfer to them is refused the same way, leaving the call with its operator."""
+    ops, _, number = staffed(account, switch, 2)
+    ref, _ = connected(switch, number)
+    with transaction.atomic():
+        presence.reserve(Operator.objects.select_for_update().get(pk=ops[1].pk),
+                         switch.clock.now() + dt.timedelta(minutes=2))
+    with pytest.raises(ActionError, match="cannot take a call"):
+        actions.transfer_call(switch.call(ref).pk, account.pk, operator_id=ops[1].pk)
+    assert switch.pending() == []
+    assert not Offer.objects.filter(operator_id=ops[1].pk).exists()
+    assert (switch.call(ref).state, switch.call(ref).operator_id) == (CallState.CONNECTED, ops[0].pk)
+    switch.clock.advance(121)  # the reservation is over: the transfer rings them
+    actions.transfer_call(switch.call(ref).pk, account.pk, operator_id=ops[1].pk)
+    assert only_ring(switch.pending()).endpoint == ops[1].endpoint
 
 
 @pytest.mark.parametrize(("digits", "expect_state", "result"), [
