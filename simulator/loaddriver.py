@@ -30,7 +30,7 @@ def drive_calls(account_id: int, dialed: str, n: int, *, tag: str = "", answer: 
     """Place `n` calls one after another; time each IncomingCall (event in → operator reserved → commit)."""
     result = DriveResult()
     tag = tag or uuid.uuid4().hex[:8]
-    source = f"drive:{tag}"
+    source = f"drive:{account_id}:{tag}"  # event ids are unique per source: one per account, as the engines
     for i in range(n):
         ref = f"{tag}-{i}"
         started = time.perf_counter()
