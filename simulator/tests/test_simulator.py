@@ -19,6 +19,7 @@ from core.clock import ManualClock, use_clock
 from core.roundtrips import count_round_trips
 from simulator.build import build_account
 from simulator.engine import Engine
+from simulator.items import ItemKind
 from simulator.run import simulate
 from simulator.scenario import ScenarioError, load, parse
 from telephony import port
@@ -146,3 +147,35 @@ def test_an_operator_on_a_call_takes_the_break_later_without_a_refused_pause():
     talking.refresh_from_db()
     assert talking.state == OperatorState.ON_CALL
     assert [(i.kind, i.at - engine.now) for i in engine.heap] == [("break", dt.timedelta(seconds=60))]
+
+
+def test_a_sweep_learns_the_next_deadline_from_its_last_commit_and_a_superseded_one_asks_nothing():
+    """The sweep's units each commit with the next-deadline read riding along (`read_after_commit`): a sweep
+    costs what is due and its units, no lookup of its own; a sweep an earlier one superseded costs nothing."""
+    scenario = load(SCENARIOS / "office-3.yaml")
+    account = build_account(scenario, simulation=True)
+    engine = Engine(scenario, account.pk, seed=1)
+    with use_clock(engine.clock):
+        for op in Operator.objects.filter(account=account):
+            presence.login_operator(op.pk)
+        ring = next(c for c in handle_event(port.IncomingCall(event_id="w-1", call_ref="w-call", dialed="+390245678901",
+                                                              caller="+393471111111"), account_id=account.pk)
+                    if isinstance(c, port.Ring))
+        handle_event(port.LegAnswered(event_id="w-2", call_ref="w-call", leg_ref=ring.leg_ref), account_id=account.pk)
+        engine.clock.advance(30)
+        handle_event(port.Hangup(event_id="w-3", call_ref="w-call"), account_id=account.pk)
+        operator = Operator.objects.get(account=account, endpoint=ring.endpoint)
+        assert operator.state == OperatorState.WRAP_UP
+        wrapped = operator.wrapup_until
+        engine.next_sweep = wrapped
+        engine.at(wrapped - dt.timedelta(seconds=5), ItemKind.SWEEP, due=wrapped - dt.timedelta(seconds=5))
+        engine.at(wrapped, ItemKind.SWEEP, due=wrapped)
+        engine.outbox_pending = False  # drained when the day began
+        with count_round_trips() as rt:
+            engine._loop()
+    operator.refresh_from_db()
+    assert operator.state == OperatorState.AVAILABLE  # the sweep ran the real wrap-up end
+    assert engine.next_sweep is None and engine.heap == []  # nothing else is due: no sweep planned
+    # The superseded sweep: nothing. The other: what is due (1), the operator's unit: its locks (1), its writes
+    # and COMMIT with the next deadline's read behind it (1). No lookup of the deadline after the sweep.
+    assert rt.count == 3, rt.describe()
