@@ -61,6 +61,7 @@ CALL_KINDS = frozenset({ItemKind.ARRIVAL, ItemKind.PATIENCE, ItemKind.CALLER_HAN
 # events' units, and the sweep's (one unit per due item, nothing else committing in between). Presence actions
 # commit through Django: after those the deadline is asked apart.
 PROBED_KINDS = CALL_KINDS | {ItemKind.SWEEP}
+_UNREAD = object()  # a value not read from the database yet
 HANG_UP_BATCH = 1000  # call refs asked about per statement when the engine stops
 
 
@@ -117,6 +118,7 @@ class Engine:
         self.events = 0  # items of the event loop (arrivals, engine events, timers, operators' moves)
         self.port_events = 0  # events sent to the ACD through the port
         self.presence_changes = 0  # the simulated operators' presence actions that took effect (pause, resume)
+        self.pause_reason: int | object | None = _UNREAD  # the pause reason breaks are taken with (`_pause_reason`)
         if speed == "max":
             self.clock: ManualClock | SystemClock = ManualClock(scenario.start.astimezone(dt.UTC))
             self.start = self.clock.now()
@@ -342,15 +344,23 @@ class Engine:
         if self._state_of(operator) in _CANNOT_PAUSE:
             self.after(60, ItemKind.BREAK, operator=operator, group=group)
             return
-        # A simulated operator on a break picks a reason as a real one must when the account keeps a list.
-        reason = PauseReason.objects.filter(account_id=self.account_id, is_active=True).order_by("name").first()
         try:
-            presence.pause_operator(operator, reason_id=reason.pk if reason else None)
+            presence.pause_operator(operator, reason_id=self._pause_reason())
             self.presence_changes += 1
-        except ActionError:  # on a call: try again a little later
+        except ActionError:  # on a call, or the reason was withdrawn meanwhile: try again a little later
+            self.pause_reason = _UNREAD
             self.after(60, ItemKind.BREAK, operator=operator, group=group)
             return
         self.after(profile.break_minutes * 60, ItemKind.BREAK_OVER, operator=operator, group=group)
+
+    def _pause_reason(self) -> int | None:
+        """The reason a simulated operator on a break picks, as a real one must when the account keeps a list:
+        its first active one, read once and again only after a pause was refused (someone at the admin may
+        have withdrawn it: the demo floor's account is shared with people), not on every break."""
+        if self.pause_reason is _UNREAD:
+            self.pause_reason = PauseReason.objects.filter(account_id=self.account_id, is_active=True) \
+                .order_by("name").values_list("pk", flat=True).first()
+        return self.pause_reason
 
     def _state_of(self, operator: int) -> str | None:
         return Operator.objects.filter(pk=operator).values_list("state", flat=True).first()

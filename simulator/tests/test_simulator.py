@@ -14,7 +14,7 @@ from acd.actions import handle_event
 from acd.models import Call
 from agents import actions as presence
 from agents.choices import OperatorState
-from agents.models import Operator
+from agents.models import Operator, PauseReason
 from core.clock import ManualClock, use_clock
 from core.roundtrips import count_round_trips
 from simulator.build import build_account
@@ -179,3 +179,28 @@ def test_a_sweep_learns_the_next_deadline_from_its_last_commit_and_a_superseded_
     # The superseded sweep: nothing. The other: what is due (1), the operator's unit: its locks (1), its writes
     # and COMMIT with the next deadline's read behind it (1). No lookup of the deadline after the sweep.
     assert rt.count == 3, rt.describe()
+
+
+def test_breaks_take_the_accounts_first_reason_read_once_and_again_after_it_was_withdrawn():
+    scenario = load(SCENARIOS / "office-3.yaml")
+    account = build_account(scenario, simulation=True)
+    coffee = PauseReason.objects.create(account=account, name="Caffè")
+    PauseReason.objects.create(account=account, name="Riunione")
+    engine = Engine(scenario, account.pk, seed=1)
+    first, second, third = Operator.objects.filter(account=account).order_by("id")
+    with use_clock(engine.clock):
+        for op in (first, second, third):
+            presence.login_operator(op.pk)
+        engine._on_break(first.pk, "seg")
+        with count_round_trips() as rt:
+            engine._on_break(second.pk, "seg")
+        picked = 'ORDER BY "agents_pausereason"."name" ASC LIMIT 1'  # the engine's pick, not the action's check
+        assert not [m for trip in rt.trips for m in trip if picked in m], rt.describe()  # not read again
+        PauseReason.objects.filter(pk=coffee.pk).update(is_active=False)  # withdrawn at the admin meanwhile
+        engine._on_break(third.pk, "seg")  # refused: the reason is gone; tried again a minute later
+        assert Operator.objects.get(pk=third.pk).state == OperatorState.AVAILABLE
+        engine.clock.advance(60)
+        engine._on_break(third.pk, "seg")
+    paused = Operator.objects.filter(account=account, state=OperatorState.PAUSED).order_by("id")
+    assert [(op.pk, op.pause_reason.name) for op in paused] == [(first.pk, "Caffè"), (second.pk, "Caffè"),
+                                                                (third.pk, "Riunione")]
