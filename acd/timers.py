@@ -14,6 +14,7 @@ are waiting; the simulator asks for the next due moment after every event, in on
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -140,9 +141,7 @@ def _due(account_ids: list[int] | None, at: dt.datetime) -> dict[str, list[tuple
     A caller nobody free may take yet is left alone: in a busy center every operator is taken and dozens
     of callers wait, and retrying each of them on every sweep was most of what a simulated day cost.
     """
-    params = {"at": at, "accounts": account_ids or [], "offer_ringing": OfferState.RINGING,
-              "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "wrap_up": OperatorState.WRAP_UP,
-              "available": OperatorState.AVAILABLE, "skill": Criterion.SKILL}
+    params = {"at": at, "accounts": account_ids or []}
     due: dict[str, list[tuple[int, int]]] = {_OFFER: [], _OVERFLOW: [], _OPERATOR: [], _RETRY: []}
     retry: set[tuple[int, int]] = set()
     for kind, item_id, account_id, criterion, step, waiting_since, levels, best_free, _rank in _fetch(
@@ -167,11 +166,28 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
 
 
 def _tables() -> dict[str, str]:
+    """The tables, and the states the statements select on, written into the SQL as literals (from the
+    choices). A prepared statement runs on a generic plan once PostgreSQL finds it no dearer than planning
+    each call: with the states as parameters, that plan could not use the partial indexes over the few live
+    rows (ringing offers, waiting calls: `WHERE state = 'ringing'`, ...), so it read every call and offer of
+    the day, and the planner kept planning each call afresh instead (most of a statement's cost). With the
+    states in the text, the generic plan uses those indexes and is planned once per connection."""
     return {"offers": Offer._meta.db_table, "calls": Call._meta.db_table, "operators": Operator._meta.db_table,
             "services": Service._meta.db_table, "members": ServiceMembership._meta.db_table,
-            "accounts": Account._meta.db_table}
+            "accounts": Account._meta.db_table, "offer_ringing": _literal(OfferState.RINGING),
+            "queued": _literal(CallState.QUEUED), "call_ringing": _literal(CallState.RINGING),
+            "wrap_up": _literal(OperatorState.WRAP_UP), "available": _literal(OperatorState.AVAILABLE),
+            "skill": _literal(Criterion.SKILL)}
 
 
+def _literal(choice: str) -> str:
+    """A choice's value as an SQL string literal (choices are plain identifiers: nothing to escape)."""
+    if not choice.replace("_", "").isalnum():
+        raise ValueError(f"not a plain choice value: {choice!r}")
+    return f"'{choice}'"
+
+
+@functools.cache
 def _due_sql(*, all_accounts: bool) -> str:
     """Celery beat sweeps every account that is not a simulation (whose clock is its own); the simulator its
     own account."""
@@ -186,33 +202,33 @@ def _due_sql(*, all_accounts: bool) -> str:
 # and the best level among its free members, which `_due` compares with the caller's escalation level.
 _DUE_SQL = """
 SELECT 'offer', o.id, o.account_id, NULL::text, NULL::integer, NULL::timestamptz, NULL::integer[], NULL::integer, 1
-  FROM {offers} o WHERE o.state = %(offer_ringing)s AND o.expires_at <= %(at)s AND {scope_o}
+  FROM {offers} o WHERE o.state = {offer_ringing} AND o.expires_at <= %(at)s AND {scope_o}
 UNION ALL
 SELECT 'overflow', c.id, c.account_id, NULL, NULL, NULL, NULL, NULL, 2
-  FROM {calls} c WHERE c.state IN (%(queued)s, %(call_ringing)s) AND c.queue_deadline <= %(at)s AND {scope_c}
+  FROM {calls} c WHERE c.state IN ({queued}, {call_ringing}) AND c.queue_deadline <= %(at)s AND {scope_c}
 UNION ALL
 SELECT 'operator', p.id, p.account_id, NULL, NULL, NULL, NULL, NULL, 3
   FROM {operators} p
- WHERE ((p.state = %(wrap_up)s AND p.wrapup_until <= %(at)s) OR (p.state = %(available)s AND p.backoff_until <= %(at)s))
+ WHERE ((p.state = {wrap_up} AND p.wrapup_until <= %(at)s) OR (p.state = {available} AND p.backoff_until <= %(at)s))
    AND {scope_p}
 UNION ALL
 SELECT 'target', c.id, c.account_id, NULL, NULL, NULL, NULL, NULL, 4
   FROM {calls} c
- WHERE c.state = %(queued)s AND c.target_operator_id IS NOT NULL AND c.target_until <= %(at)s AND {scope_c}
+ WHERE c.state = {queued} AND c.target_operator_id IS NOT NULL AND c.target_until <= %(at)s AND {scope_c}
 UNION ALL
 SELECT 'takeable', t.id, t.account_id, t.criterion, t.escalation_seconds, t.waiting_since,
        CASE WHEN t.escalates THEN ARRAY(SELECT DISTINCT m.skill_level FROM {members} m
                                          WHERE m.service_id = t.service_id ORDER BY 1 DESC) END,
        CASE WHEN t.escalates THEN (SELECT max(m.skill_level) FROM {members} m JOIN {operators} f ON f.id = m.operator_id
-                                    WHERE m.service_id = t.service_id AND f.state = %(available)s AND f.is_active
+                                    WHERE m.service_id = t.service_id AND f.state = {available} AND f.is_active
                                       AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s)) END, 4
   FROM (SELECT c.id, c.account_id, c.service_id, COALESCE(NULLIF(c.criterion, ''), s.criterion) AS criterion,
                s.escalation_seconds, COALESCE(c.queued_at, c.arrived_at) AS waiting_since,
-               COALESCE(NULLIF(c.criterion, ''), s.criterion) = %(skill)s AND s.escalation_seconds > 0 AS escalates
+               COALESCE(NULLIF(c.criterion, ''), s.criterion) = {skill} AND s.escalation_seconds > 0 AS escalates
           FROM {calls} c JOIN {services} s ON s.id = c.service_id
-         WHERE c.state = %(queued)s AND c.target_operator_id IS NULL AND {scope_c}
+         WHERE c.state = {queued} AND c.target_operator_id IS NULL AND {scope_c}
            AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} f ON f.id = m.operator_id
-                        WHERE m.service_id = c.service_id AND f.state = %(available)s AND f.is_active
+                        WHERE m.service_id = c.service_id AND f.state = {available} AND f.is_active
                           AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s))) t
  ORDER BY 9, 2"""
 
@@ -232,10 +248,7 @@ def next_deadline(account_id: int) -> dt.datetime | None:
 
 def next_deadline_statement(account_id: int) -> tuple[str, dict[str, Any]]:
     """`next_deadline`'s statement and its values for this account at this moment."""
-    params = {"account": account_id, "at": now(), "offer_ringing": OfferState.RINGING,
-              "queued": CallState.QUEUED, "call_ringing": CallState.RINGING, "skill": Criterion.SKILL,
-              "wrap_up": OperatorState.WRAP_UP, "available": OperatorState.AVAILABLE}
-    return _NEXT_DEADLINE_SQL.format(**_tables()), params
+    return _NEXT_DEADLINE, {"account": account_id, "at": now()}
 
 
 def deadline_of(rows: list[tuple]) -> dt.datetime | None:
@@ -243,24 +256,28 @@ def deadline_of(rows: list[tuple]) -> dt.datetime | None:
     return rows[0][0] if rows else None
 
 
+# `account_id + 0`: the live calls' deadlines are read from their partial index (`call_deadline_idx`, the few
+# waiting or ringing calls), never through an index on the account, which holds every call of its history: on
+# the statistics of a day that has just begun (a handful of calls), the planner took that one.
 _NEXT_DEADLINE_SQL = """
 SELECT LEAST(
-  (SELECT min(expires_at) FROM {offers} WHERE account_id = %(account)s AND state = %(offer_ringing)s),
+  (SELECT min(expires_at) FROM {offers} WHERE account_id = %(account)s AND state = {offer_ringing}),
   (SELECT min(queue_deadline) FROM {calls}
-    WHERE account_id = %(account)s AND state IN (%(queued)s, %(call_ringing)s) AND queue_deadline IS NOT NULL),
+    WHERE account_id + 0 = %(account)s AND state IN ({queued}, {call_ringing}) AND queue_deadline IS NOT NULL),
   (SELECT min(target_until) FROM {calls}
-    WHERE account_id = %(account)s AND state = %(queued)s AND target_until IS NOT NULL
+    WHERE account_id = %(account)s AND state = {queued} AND target_until IS NOT NULL
       AND target_operator_id IS NOT NULL),
-  (SELECT min(wrapup_until) FROM {operators} WHERE account_id = %(account)s AND state = %(wrap_up)s),
+  (SELECT min(wrapup_until) FROM {operators} WHERE account_id = %(account)s AND state = {wrap_up}),
   (SELECT min(backoff_until) FROM {operators}
-    WHERE account_id = %(account)s AND state = %(available)s AND backoff_until IS NOT NULL),
+    WHERE account_id = %(account)s AND state = {available} AND backoff_until IS NOT NULL),
   (SELECT min(c.queued_at + make_interval(secs => (s.escalation_seconds
                  * (floor(extract(epoch FROM %(at)s - c.queued_at) / s.escalation_seconds) + 1))::float8))
-     FROM {services} s JOIN {calls} c ON c.service_id = s.id AND c.state = %(queued)s
+     FROM {services} s JOIN {calls} c ON c.service_id = s.id AND c.state = {queued}
     WHERE s.account_id = %(account)s AND s.escalation_seconds > 0 AND c.queued_at IS NOT NULL
-      AND c.target_operator_id IS NULL AND COALESCE(NULLIF(c.criterion, ''), s.criterion) = %(skill)s
+      AND c.target_operator_id IS NULL AND COALESCE(NULLIF(c.criterion, ''), s.criterion) = {skill}
       AND floor(extract(epoch FROM %(at)s - c.queued_at) / s.escalation_seconds)
           < (SELECT count(DISTINCT m.skill_level) - 1 FROM {members} m WHERE m.service_id = s.id)
       AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} o ON o.id = m.operator_id
-                   WHERE m.service_id = s.id AND o.state = %(available)s AND o.is_active
+                   WHERE m.service_id = s.id AND o.state = {available} AND o.is_active
                      AND (o.backoff_until IS NULL OR o.backoff_until <= %(at)s))))"""
+_NEXT_DEADLINE = _NEXT_DEADLINE_SQL.format(**_tables())  # the same text on every call: prepared once

@@ -25,7 +25,7 @@ from django.db import connection
 from acd import actions
 from acd.models import Call, Offer
 from agents import actions as presence
-from agents.choices import OperatorState
+from agents.choices import OperatorState, PauseSource
 from agents.models import Operator, PauseReason
 from core.clock import ManualClock, SystemClock, use_clock
 from core.errors import ActionError
@@ -34,6 +34,7 @@ from routing.models import PhoneNumber, Service, ServiceMembership
 from telephony import outbox, port
 from telephony.backends import simulator as sim_backend
 
+from .items import ItemKind
 from .menus import MenuCallers
 from .outbound import Outbound, OutboundRates
 from .scenario import Distribution, OperatorGroup, Scenario
@@ -42,16 +43,25 @@ RING_SECONDS = 5.0  # one ring, as a carrier plays it
 DIGITS_AFTER = 4.0  # a caller types the code this long after being asked
 DRAIN_AFTER_END = dt.timedelta(hours=4)  # calls still in progress when arrivals stop may finish
 FLOOR_CHECK_SECONDS = 30.0  # how often simulated operators look at their phone's "paused" light
-# Loop items that may change the ACD's timers without sending it an event (presence actions, the sweep itself).
-# Any other item changes them only through `send`: one that sent nothing (a patience timer after the caller was
-# connected, a leg event for a cancelled leg) leaves the next deadline as it was, and its lookup is skipped
-# (in real time the web console changes the ACD too: there every item looks).
+
+# At max speed the ACD's timers change only through this engine: the events it sends, the sweeps it runs and
+# its operators' presence actions. An item that did none of these (a patience timer after the caller was
+# connected, a leg event for a cancelled leg, a floor check that found nobody to resume, a break put off
+# because the operator is on a call) leaves the next deadline as it was, and its lookup is skipped (in real
+# time the web console changes the ACD too: there every item looks).
 STATISTICS_EVERY_SECONDS = 3600.0  # at max speed, the planner's statistics are refreshed every simulated hour
-TIMER_KINDS = frozenset({"sweep", "break", "break_over", "floor_check"})
 _CANNOT_PAUSE = frozenset({OperatorState.ON_CALL, OperatorState.RINGING, OperatorState.PAUSED})
+# Operators the engine leaves as they are when it logs its operators off: out already, or on a call or ringing
+# (the call's end frees them; logging them off would be refused).
+_STAYS_AT_LOG_OFF = frozenset({OperatorState.LOGGED_OUT, OperatorState.ON_CALL, OperatorState.RINGING})
 # Items whose only writes are the engine events they send (each a unit that commits its own transaction, in
 # `core.pipeline`): the state after the last of those commits is the state the next deadline is read from.
-CALL_KINDS = frozenset({"arrival", "patience", "caller_hangup", "deliver"})
+CALL_KINDS = frozenset({ItemKind.ARRIVAL, ItemKind.PATIENCE, ItemKind.CALLER_HANGUP, ItemKind.DELIVER})
+# Items after which the next deadline rides with the COMMIT of their last unit of work (at max speed): the engine
+# events' units, and the sweep's (one unit per due item, nothing else committing in between). Presence actions
+# commit through Django: after those the deadline is asked apart.
+PROBED_KINDS = CALL_KINDS | {ItemKind.SWEEP}
+_UNREAD = object()  # a value not read from the database yet
 HANG_UP_BATCH = 1000  # call refs asked about per statement when the engine stops
 
 
@@ -74,7 +84,7 @@ class SimCall:
 class Item:
     at: dt.datetime
     seq: int
-    kind: str = field(compare=False)
+    kind: ItemKind = field(compare=False)
     data: dict[str, Any] = field(compare=False, default_factory=dict)
 
 
@@ -107,6 +117,8 @@ class Engine:
         self.handed: list[port.Command] = []  # commands the backend handed over after their commit
         self.events = 0  # items of the event loop (arrivals, engine events, timers, operators' moves)
         self.port_events = 0  # events sent to the ACD through the port
+        self.presence_changes = 0  # the simulated operators' presence actions that took effect (pause, resume)
+        self.pause_reason: int | object | None = _UNREAD  # the pause reason breaks are taken with (`_pause_reason`)
         if speed == "max":
             self.clock: ManualClock | SystemClock = ManualClock(scenario.start.astimezone(dt.UTC))
             self.start = self.clock.now()
@@ -122,10 +134,10 @@ class Engine:
         self.outbound = Outbound(self, rates, pace=outbound is not None and speed == "max")
 
     # --- scheduling ------------------------------------------------------------------------------------
-    def at(self, moment: dt.datetime, kind: str, **data: Any) -> None:
+    def at(self, moment: dt.datetime, kind: ItemKind, **data: Any) -> None:
         heapq.heappush(self.heap, Item(moment, next(self.seq), kind, data))
 
-    def after(self, seconds: float, kind: str, **data: Any) -> None:
+    def after(self, seconds: float, kind: ItemKind, **data: Any) -> None:
         self.at(self.now + dt.timedelta(seconds=max(0.0, seconds)), kind, **data)
 
     @property
@@ -169,11 +181,11 @@ class Engine:
             with contextlib.suppress(ActionError):  # a reused account's operators may be logged in already
                 presence.login_operator(op.pk)
             if group.breaks_every_minutes:
-                self.after(self.rng.uniform(0, group.breaks_every_minutes * 60), "break", operator=op.pk,
+                self.after(self.rng.uniform(0, group.breaks_every_minutes * 60), ItemKind.BREAK, operator=op.pk,
                            group=group.prefix)
         for arrival in self.scenario.arrivals:
             self._schedule_arrival(arrival.number, arrival.per_hour)
-        self.after(FLOOR_CHECK_SECONDS, "floor_check")
+        self.after(FLOOR_CHECK_SECONDS, ItemKind.FLOOR_CHECK)
         self._drain()
 
     def _on_statistics(self) -> None:
@@ -187,7 +199,7 @@ class Engine:
         with connection.cursor() as cur:
             cur.execute(f"ANALYZE {', '.join(tables)}")
         if self.now < self.end:
-            self.after(STATISTICS_EVERY_SECONDS, "statistics")
+            self.after(STATISTICS_EVERY_SECONDS, ItemKind.STATISTICS)
 
     def _loop(self) -> None:
         hard_stop = self.end + DRAIN_AFTER_END
@@ -201,19 +213,21 @@ class Engine:
             else:
                 self._sleep_until(item.at)
             self.events += 1
-            sent = self.port_events
-            if self.speed == "max" and item.kind in CALL_KINDS:
-                # The next deadline rides with the COMMIT of the item's last engine event (no round trip of
-                # its own); asked apart only when no event of ours committed (a redelivery, a rollback).
+            sent, moved = self.port_events, self.presence_changes
+            if self.speed == "max" and item.kind == ItemKind.SWEEP and item.data["due"] != self.next_sweep:
+                continue  # superseded by an earlier sweep, which planned the next one: nothing to do or ask
+            if self.speed == "max" and item.kind in PROBED_KINDS:
+                # The next deadline rides with the COMMIT of the item's last unit of work (no round trip of
+                # its own); asked apart only when none of ours committed (a redelivery, a rollback).
                 with read_after_commit(*actions.next_deadline_statement(self.account_id)) as probe:
                     getattr(self, f"_on_{item.kind}")(**item.data)
                     self._drain()
-                if self.port_events != sent:
+                if item.kind == ItemKind.SWEEP or self.port_events != sent:
                     self._plan_sweep(actions.deadline_of(probe.rows) if probe.fresh else self._next_deadline())
             else:
                 getattr(self, f"_on_{item.kind}")(**item.data)
                 self._drain()
-                if self.speed != "max" or item.kind in TIMER_KINDS or self.port_events != sent:
+                if self.speed != "max" or self.port_events != sent or self.presence_changes != moved:
                     self._plan_sweep(self._next_deadline())
             if self.progress is not None and time.monotonic() - last_tick > 0.2:
                 last_tick = time.monotonic()
@@ -255,7 +269,7 @@ class Engine:
     def _plan_sweep(self, due: dt.datetime | None) -> None:
         if due is not None and (self.next_sweep is None or due < self.next_sweep or self.next_sweep < self.now):
             self.next_sweep = max(due, self.now)
-            self.at(self.next_sweep, "sweep", due=self.next_sweep)
+            self.at(self.next_sweep, ItemKind.SWEEP, due=self.next_sweep)
 
     def _on_sweep(self, due: dt.datetime) -> None:
         if due != self.next_sweep:
@@ -278,7 +292,7 @@ class Engine:
             moment += dt.timedelta(seconds=self.rng.expovariate(peak / 3600))
             if self.rng.random() * peak <= per_hour[moment.astimezone(tz).hour]:
                 if moment < self.end:
-                    self.at(moment, "arrival", number=number, per_hour=per_hour)
+                    self.at(moment, ItemKind.ARRIVAL, number=number, per_hour=per_hour)
                 return
 
     def _caller(self) -> str:
@@ -295,7 +309,7 @@ class Engine:
         ref = f"sim-{self.run_tag}-{next(self.ids)}"
         call = SimCall(ref=ref, caller=self._caller(), number=number, handle_seconds=self.draw(c.handle))
         self.calls[ref] = call
-        self.after(self.draw(c.patience), "patience", ref=ref)
+        self.after(self.draw(c.patience), ItemKind.PATIENCE, ref=ref)
         self.send(port.IncomingCall(event_id=self.event_id(), call_ref=ref, dialed=number, caller=call.caller))
 
     def _on_patience(self, ref: str) -> None:
@@ -328,38 +342,50 @@ class Engine:
         # action would refuse and roll back, and every rollback costs the connection its prepared statements
         # (psycopg deallocates them all), which the next events then parse and plan again.
         if self._state_of(operator) in _CANNOT_PAUSE:
-            self.after(60, "break", operator=operator, group=group)
+            self.after(60, ItemKind.BREAK, operator=operator, group=group)
             return
-        # A simulated operator on a break picks a reason as a real one must when the account keeps a list.
-        reason = PauseReason.objects.filter(account_id=self.account_id, is_active=True).order_by("name").first()
         try:
-            presence.pause_operator(operator, reason_id=reason.pk if reason else None)
-        except ActionError:  # on a call: try again a little later
-            self.after(60, "break", operator=operator, group=group)
+            presence.pause_operator(operator, reason_id=self._pause_reason())
+            self.presence_changes += 1
+        except ActionError:  # on a call, or the reason was withdrawn meanwhile: try again a little later
+            self.pause_reason = _UNREAD
+            self.after(60, ItemKind.BREAK, operator=operator, group=group)
             return
-        self.after(profile.break_minutes * 60, "break_over", operator=operator, group=group)
+        self.after(profile.break_minutes * 60, ItemKind.BREAK_OVER, operator=operator, group=group)
+
+    def _pause_reason(self) -> int | None:
+        """The reason a simulated operator on a break picks, as a real one must when the account keeps a list:
+        its first active one, read once and again only after a pause was refused (someone at the admin may
+        have withdrawn it: the demo floor's account is shared with people), not on every break."""
+        if self.pause_reason is _UNREAD:
+            self.pause_reason = PauseReason.objects.filter(account_id=self.account_id, is_active=True) \
+                .order_by("name").values_list("pk", flat=True).first()
+        return self.pause_reason
 
     def _state_of(self, operator: int) -> str | None:
         return Operator.objects.filter(pk=operator).values_list("state", flat=True).first()
 
     def _on_floor_check(self) -> None:
         """Operators auto-paused for not answering notice it after a while and resume."""
-        paused = Operator.objects.filter(account_id=self.account_id, state="paused", pause_source="no_answer")
+        paused = Operator.objects.filter(account_id=self.account_id, state=OperatorState.PAUSED,
+                                         pause_source=PauseSource.NO_ANSWER)
         for op_id, endpoint, since in paused.values_list("id", "endpoint", "state_changed_at"):
             profile = self.profiles.get(endpoint)
             if profile and (self.now - since).total_seconds() >= profile.back_after_auto_pause_minutes * 60:
                 with contextlib.suppress(ActionError):
                     presence.resume_operator(op_id)
+                    self.presence_changes += 1
         if self.now < self.end:
-            self.after(FLOOR_CHECK_SECONDS, "floor_check")
+            self.after(FLOOR_CHECK_SECONDS, ItemKind.FLOOR_CHECK)
 
     def _on_break_over(self, operator: int, group: str) -> None:
         profile = next(g for g in self.scenario.operators if g.prefix == group)
         if self._state_of(operator) == OperatorState.PAUSED:  # not paused (a refused action rolls back)
             with contextlib.suppress(ActionError):  # paused for another reason (no answer): stays paused
                 presence.resume_operator(operator)
+                self.presence_changes += 1
         if profile.breaks_every_minutes and self.now < self.end:
-            self.after(profile.breaks_every_minutes * 60, "break", operator=operator, group=group)
+            self.after(profile.breaks_every_minutes * 60, ItemKind.BREAK, operator=operator, group=group)
 
     # --- commands (what the engine does when the ACD tells it) --------------------------------------------
     def _execute(self, command: port.Command) -> None:
@@ -375,7 +401,7 @@ class Engine:
         handler(call, command)
 
     def _deliver_later(self, seconds: float, event: port.Event) -> None:
-        self.after(seconds, "deliver", event=event)
+        self.after(seconds, ItemKind.DELIVER, event=event)
 
     def _do_answer(self, call: SimCall, command: port.Answer) -> None:
         pass
@@ -433,11 +459,11 @@ class Engine:
     def _do_bridge(self, call: SimCall, command: port.Bridge) -> None:
         if not call.connected:
             call.connected = True
-            self.after(call.handle_seconds, "caller_hangup", ref=call.ref)
+            self.after(call.handle_seconds, ItemKind.CALLER_HANGUP, ref=call.ref)
 
     def _do_transfer(self, call: SimCall, command: port.Transfer) -> None:
         call.connected = True  # talking to the external number now; the caller hangs up later
-        self.after(call.handle_seconds, "caller_hangup", ref=call.ref)
+        self.after(call.handle_seconds, ItemKind.CALLER_HANGUP, ref=call.ref)
 
     def _do_record_voicemail(self, call: SimCall, command: port.RecordVoicemail) -> None:
         call.connected = True
@@ -490,7 +516,7 @@ class Engine:
 
     def _log_everyone_off(self) -> None:
         for op, _group in self._simulated_operators():
-            if op.state not in ("logged_out", "on_call", "ringing"):
+            if op.state not in _STAYS_AT_LOG_OFF:
                 with contextlib.suppress(ActionError):
                     presence.logoff_operator(op.pk)
 

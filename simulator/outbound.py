@@ -17,6 +17,8 @@ from dialer.choices import CampaignState
 from dialer.models import Campaign
 from telephony import port
 
+from .items import ItemKind
+
 PLACEMENT_EVERY_S = 1.0  # the dialer's placement loop, on the simulated clock
 ESTIMATE_EVERY_S = 15.0
 BUSY_AFTER_S = 3.0
@@ -62,7 +64,7 @@ class Outbound:
 
     def start(self) -> None:
         if self.pace:
-            self.engine.after(PLACEMENT_EVERY_S, "dial_tick")
+            self.engine.after(PLACEMENT_EVERY_S, ItemKind.DIAL_TICK)
 
     def _draw_outcome(self) -> str:
         r, rng = self.rates, self.engine.rng
@@ -88,18 +90,18 @@ class Outbound:
         timeout = float(command.timeout_seconds)
         answer_after = e.rng.uniform(*r.ring_to_answer_s)
         if outcome == "invalid":
-            e.after(INVALID_AFTER_S, "deliver", event=port.LegRejected(**ev, leg_ref=ref))
+            e.after(INVALID_AFTER_S, ItemKind.DELIVER, event=port.LegRejected(**ev, leg_ref=ref))
         elif outcome == "busy":
-            e.after(BUSY_AFTER_S, "deliver", event=port.LegBusy(**ev, leg_ref=ref))
+            e.after(BUSY_AFTER_S, ItemKind.DELIVER, event=port.LegBusy(**ev, leg_ref=ref))
         elif outcome == "no_answer" or answer_after >= timeout:
-            e.after(timeout, "deliver", event=port.LegNoAnswer(**ev, leg_ref=ref))
+            e.after(timeout, ItemKind.DELIVER, event=port.LegNoAnswer(**ev, leg_ref=ref))
         elif not command.amd:
-            e.after(answer_after, "deliver", event=port.LegAnswered(**ev, leg_ref=ref))
+            e.after(answer_after, ItemKind.DELIVER, event=port.LegAnswered(**ev, leg_ref=ref))
         else:
             machine = outcome == "machine"
             wrong = e.rng.random() < (r.amd_false_human if machine else r.amd_false_machine)
             verdict = "machine" if machine != wrong else "human"
-            e.after(answer_after + (MACHINE_GREETING_S if machine else 0.0), "deliver",
+            e.after(answer_after + (MACHINE_GREETING_S if machine else 0.0), ItemKind.DELIVER,
                     event=port.AmdResult(**ev, verdict=verdict))
 
     def tick(self) -> None:
@@ -119,4 +121,4 @@ class Outbound:
         if self.last_estimate is None or (now - self.last_estimate).total_seconds() >= ESTIMATE_EVERY_S:
             self.last_estimate = now
         e.outbox_pending = True
-        e.after(PLACEMENT_EVERY_S, "dial_tick")
+        e.after(PLACEMENT_EVERY_S, ItemKind.DIAL_TICK)

@@ -2,10 +2,12 @@
 sweeps at exactly those moments)."""
 
 import datetime as dt
+import re
 
 import pytest
+from django.db import connection
 
-from acd import actions
+from acd import actions, timers
 from acd.choices import CallState
 from acd.criteria import skill_threshold
 from acd.models import Call
@@ -123,3 +125,41 @@ def test_the_sweeps_escalation_rule_is_the_criterions(account, clock, waited):
                     reverse=True)
     at = clock.now() + dt.timedelta(seconds=waited)
     assert escalation_level(levels, waited, 8) == skill_threshold(service, call, at)
+
+
+def _generic_plan(sql: str, params: dict) -> str:
+    """The plan PostgreSQL keeps for `sql` once prepared (its generic plan), with sequential scans priced out so
+    that an index the plan *can* use is the one it shows."""
+    names: list[str] = []
+
+    def placeholder(match: re.Match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    prepared = re.sub(r"%\((\w+)\)s", placeholder, sql)
+    types = {"at": "timestamptz", "accounts": "bigint[]", "account": "bigint"}
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute(f"PREPARE timers_plan({', '.join(types[n] for n in names)}) AS {prepared}")
+        try:
+            cur.execute(f"EXPLAIN EXECUTE timers_plan({', '.join(['%s'] * len(names))})", [params[n] for n in names])
+            return "\n".join(row[0] for row in cur.fetchall())
+        finally:
+            cur.execute("DEALLOCATE timers_plan")
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_timers_prepared_plans_read_the_live_rows_through_their_partial_indexes(account, clock):
+    """The statements are prepared (planned once per connection): their generic plan must reach the ringing
+    offers and the waiting calls through the partial indexes over those few live rows, not read the day's calls
+    and offers, which it cannot if the states it selects on are parameters."""
+    due = _generic_plan(timers._due_sql(all_accounts=False), {"at": clock.now(), "accounts": [account.pk]})
+    deadline_sql, deadline_params = timers.next_deadline_statement(account.pk)
+    deadline = _generic_plan(deadline_sql, deadline_params)
+    for plan in (due, deadline):
+        assert "offer_expiry_idx" in plan or "offer_one_ringing" in plan
+        assert "call_deadline_idx" in plan
+        assert "call_target_idx" in plan
+        assert "Seq Scan on acd_call" not in plan and "Seq Scan on acd_offer" not in plan

@@ -14,11 +14,12 @@ from acd.actions import handle_event
 from acd.models import Call
 from agents import actions as presence
 from agents.choices import OperatorState
-from agents.models import Operator
+from agents.models import Operator, PauseReason
 from core.clock import ManualClock, use_clock
 from core.roundtrips import count_round_trips
 from simulator.build import build_account
 from simulator.engine import Engine
+from simulator.items import ItemKind
 from simulator.run import simulate
 from simulator.scenario import ScenarioError, load, parse
 from telephony import port
@@ -146,3 +147,60 @@ def test_an_operator_on_a_call_takes_the_break_later_without_a_refused_pause():
     talking.refresh_from_db()
     assert talking.state == OperatorState.ON_CALL
     assert [(i.kind, i.at - engine.now) for i in engine.heap] == [("break", dt.timedelta(seconds=60))]
+
+
+def test_a_sweep_learns_the_next_deadline_from_its_last_commit_and_a_superseded_one_asks_nothing():
+    """The sweep's units each commit with the next-deadline read riding along (`read_after_commit`): a sweep
+    costs what is due and its units, no lookup of its own; a sweep an earlier one superseded costs nothing."""
+    scenario = load(SCENARIOS / "office-3.yaml")
+    account = build_account(scenario, simulation=True)
+    engine = Engine(scenario, account.pk, seed=1)
+    with use_clock(engine.clock):
+        for op in Operator.objects.filter(account=account):
+            presence.login_operator(op.pk)
+        ring = next(c for c in handle_event(port.IncomingCall(event_id="w-1", call_ref="w-call", dialed="+390245678901",
+                                                              caller="+393471111111"), account_id=account.pk)
+                    if isinstance(c, port.Ring))
+        handle_event(port.LegAnswered(event_id="w-2", call_ref="w-call", leg_ref=ring.leg_ref), account_id=account.pk)
+        engine.clock.advance(30)
+        handle_event(port.Hangup(event_id="w-3", call_ref="w-call"), account_id=account.pk)
+        operator = Operator.objects.get(account=account, endpoint=ring.endpoint)
+        assert operator.state == OperatorState.WRAP_UP
+        wrapped = operator.wrapup_until
+        engine.next_sweep = wrapped
+        engine.at(wrapped - dt.timedelta(seconds=5), ItemKind.SWEEP, due=wrapped - dt.timedelta(seconds=5))
+        engine.at(wrapped, ItemKind.SWEEP, due=wrapped)
+        engine.outbox_pending = False  # drained when the day began
+        with count_round_trips() as rt:
+            engine._loop()
+    operator.refresh_from_db()
+    assert operator.state == OperatorState.AVAILABLE  # the sweep ran the real wrap-up end
+    assert engine.next_sweep is None and engine.heap == []  # nothing else is due: no sweep planned
+    # The superseded sweep: nothing. The other: what is due (1), the operator's unit: its locks (1), its writes
+    # and COMMIT with the next deadline's read behind it (1). No lookup of the deadline after the sweep.
+    assert rt.count == 3, rt.describe()
+
+
+def test_breaks_take_the_accounts_first_reason_read_once_and_again_after_it_was_withdrawn():
+    scenario = load(SCENARIOS / "office-3.yaml")
+    account = build_account(scenario, simulation=True)
+    coffee = PauseReason.objects.create(account=account, name="Caffè")
+    PauseReason.objects.create(account=account, name="Riunione")
+    engine = Engine(scenario, account.pk, seed=1)
+    first, second, third = Operator.objects.filter(account=account).order_by("id")
+    with use_clock(engine.clock):
+        for op in (first, second, third):
+            presence.login_operator(op.pk)
+        engine._on_break(first.pk, "seg")
+        with count_round_trips() as rt:
+            engine._on_break(second.pk, "seg")
+        picked = 'ORDER BY "agents_pausereason"."name" ASC LIMIT 1'  # the engine's pick, not the action's check
+        assert not [m for trip in rt.trips for m in trip if picked in m], rt.describe()  # not read again
+        PauseReason.objects.filter(pk=coffee.pk).update(is_active=False)  # withdrawn at the admin meanwhile
+        engine._on_break(third.pk, "seg")  # refused: the reason is gone; tried again a minute later
+        assert Operator.objects.get(pk=third.pk).state == OperatorState.AVAILABLE
+        engine.clock.advance(60)
+        engine._on_break(third.pk, "seg")
+    paused = Operator.objects.filter(account=account, state=OperatorState.PAUSED).order_by("id")
+    assert [(op.pk, op.pause_reason.name) for op in paused] == [(first.pk, "Caffè"), (second.pk, "Caffè"),
+                                                                (third.pk, "Riunione")]
