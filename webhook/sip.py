@@ -32,12 +32,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from acd.actions import handle_event
-from acd.choices import CallState
+from acd.choices import CallState, OfferState
 from acd.models import Call
 from agents import actions as presence
 from agents.models import Operator, SipRegistration
 from core.clock import now
 from core.errors import ActionError
+from core.pipeline import read_after_commit
 from routing.models import PhoneNumber
 from telephony import outbox, port
 from telephony.backends.sip import translate
@@ -84,19 +85,34 @@ def _account_of(doc: dict[str, Any]) -> int | None:
     return int(raw) if isinstance(raw, str) and raw.isdigit() else None
 
 
+# The registered phones of the operators a call is ringing, read right after the ACD's COMMIT in the same
+# round trip (`core.pipeline.read_after_commit`): a ring costs no lookup of its own.
+_RINGING_CONTACTS_SQL = """
+SELECT o.leg_ref, r.contact
+  FROM acd_call c
+  JOIN acd_offer o ON o.call_id = c.id
+  JOIN agents_sipregistration r ON r.operator_id = o.operator_id
+ WHERE c.account_id = %(account)s AND c.engine_ref = %(ref)s AND o.state = %(ringing)s AND r.expires_at > %(at)s"""
+
+
 def _decide(event: port.Event, account_id: int) -> translate.Decision:
     """Apply the event, then the prompts the ACD waits for (reported finished at once), until a step for
     the proxy comes out (a ring, a refusal, or "keep the caller waiting": the ACD queued the call); a step a
     proxy cannot take (a voicemail, a menu: they need a media server, README) refuses the call and ends it,
     so no channel stays held."""
     source = f"sip:{account_id}"
-    for round_ in range(PROMPT_ROUNDS):
-        decision = translate.decide(handle_event(event, account_id=account_id, source=source))
-        if decision is None or not decision.pending_prompt:
-            break
-        event = port.PromptFinished(event_id=f"{event.call_ref[:80]}:prompt{round_}", call_ref=event.call_ref,
-                                    prompt=decision.pending_prompt[:port.FIELD_MAX_LENGTH["prompt"]])
+    params = {"account": account_id, "ref": event.call_ref, "ringing": OfferState.RINGING, "at": now()}
+    with read_after_commit(_RINGING_CONTACTS_SQL, params) as contacts:
+        for round_ in range(PROMPT_ROUNDS):
+            contacts.fresh = False  # only the commit of the event that gives the step counts
+            decision = translate.decide(handle_event(event, account_id=account_id, source=source))
+            if decision is None or not decision.pending_prompt:
+                break
+            event = port.PromptFinished(event_id=f"{event.call_ref[:80]}:prompt{round_}", call_ref=event.call_ref,
+                                        prompt=decision.pending_prompt[:port.FIELD_MAX_LENGTH["prompt"]])
     if decision is not None and not decision.pending_prompt:
+        if contacts.fresh:
+            return _ring_contact(decision, dict(contacts.rows).get(decision.leg))
         return _to_registered_phone(decision)
     handle_event(port.Hangup(event_id=f"{event.call_ref[:80]}:hangup", call_ref=event.call_ref,
                              cause="no_media"), account_id=account_id, source=source)
@@ -117,15 +133,22 @@ def _waiting(ref: str, account_id: int) -> translate.Decision:
     return translate.queued()
 
 
-def _to_registered_phone(decision: translate.Decision) -> translate.Decision:
+def _ring_contact(decision: translate.Decision, contact: str | None) -> translate.Decision:
     """A ring goes to the operator's registered SIP phone when there is one (its contact as the registrar
-    reported it), else to the operator's configured endpoint. One query per ring (webhook/tests/
-    test_sip_round_trips.py counts it)."""
+    reported it), else to the operator's configured endpoint."""
+    if decision.action != "ring" or not contact:
+        return decision
+    return dataclasses.replace(decision, uri=contact)
+
+
+def _to_registered_phone(decision: translate.Decision) -> translate.Decision:
+    """`_ring_contact` with the contact looked up: one query per ring, for a ring that did not come with the
+    ACD's commit (a queued caller's, taken from the outbox; webhook/tests/test_sip_round_trips.py counts it)."""
     if decision.action != "ring":
         return decision
     contact = (SipRegistration.objects.filter(operator__offers__leg_ref=decision.leg, expires_at__gt=now())
                .values_list("contact", flat=True).first())
-    return dataclasses.replace(decision, uri=contact) if contact else decision
+    return _ring_contact(decision, contact)
 
 
 def _operator_of_realm(user: str, realm: str) -> Operator | None:

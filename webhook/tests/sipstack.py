@@ -81,13 +81,19 @@ class SipStack:
         return process
 
     def start(self) -> SipStack:
-        self.web = self._spawn([sys.executable, "-m", "uvicorn", "callcenter.asgi:application", "--host",
-                                "127.0.0.1", "--port", str(self.web_port), "--lifespan", "off",
-                                "--no-access-log", "--timeout-keep-alive", "75"], "web.log", cwd=ROOT,
-                               env=child_env(**self.env()))
-        self.start_proxy()
-        wait_listening(self.web_port, self.web, "the web process")
-        self.warm_up()
+        """Everything up, or nothing left running: a start that fails (Kamailio refusing its configuration)
+        stops what it had started, since the caller never gets a stack to stop."""
+        try:
+            self.web = self._spawn([sys.executable, "-m", "uvicorn", "callcenter.asgi:application", "--host",
+                                    "127.0.0.1", "--port", str(self.web_port), "--lifespan", "off",
+                                    "--no-access-log", "--timeout-keep-alive", "75"], "web.log", cwd=ROOT,
+                                   env=child_env(**self.env()))
+            self.start_proxy()
+            wait_listening(self.web_port, self.web, "the web process")
+            self.warm_up()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def warm_up(self) -> None:

@@ -2,9 +2,9 @@
 `acd/tests/test_round_trips.py` does for the call path under them.
 
 What the SIP edge adds to the ACD's own figures: an INVITE first finds its number's account (one round trip,
-before the ACD's two), and every ring looks up the operator's registered phone (one more, after them). A
-batch of reports costs what its reports cost, with nothing per batch. Lower a ceiling whenever a change
-removes a round trip.
+before the ACD's two); the operator's registered phone for a ring is read after the ACD's COMMIT in the same
+round trip (nothing more). A batch of reports costs what its reports cost, with nothing per batch. Lower a
+ceiling whenever a change removes a round trip.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TOKEN = "edge-token"
 
 CEILINGS = {
-    "invite (rings)": 4,  # the number's account 1 + the ACD 2 + the operator's registered phone 1
-    "failure (rings the next)": 3,  # the ACD 2 + the registered phone 1
+    "invite (rings)": 3,  # the number's account 1 + the ACD 2 (the registered phone rides with its COMMIT)
+    "failure (rings the next)": 2,  # the ACD 2, the registered phone with them
     "reports: answered and ended in one batch": 4,  # 2 + 2, nothing for the batch
     "reports: the same batch again": 4,  # each report meets its stored event (a redelivery: 2)
 }
@@ -71,3 +71,26 @@ def test_sip_requests_stay_within_their_round_trip_ceilings():
     step("reports: the same batch again", lambda: ask("reports", batch))
 
     assert not step.over(CEILINGS), step.over(CEILINGS)
+
+
+def test_a_ring_to_a_registered_phone_costs_no_round_trip_of_its_own():
+    """The contact comes with the ACD's COMMIT: the ring names the phone's contact, not the configured
+    endpoint, within the invite's ceiling; after the phone's unregistration the endpoint again."""
+    account = factories.make_account()
+    op = factories.make_operator(account)
+    number = factories.make_number(account, factories.make_service(account, [(op, 5)], wrapup_seconds=0))
+    contact = "sip:op@192.0.2.9:5070"
+    presence.register_phone(op.pk, contact=contact, expires_seconds=300)
+    warm = ask("decide", invite(number.number, "warm@host"))
+    assert warm["uri"] == contact
+    ask("reports", [{"type": "failed", "call_id": "warm@host", "account": warm["account"], "leg": warm["leg"]}])
+
+    step = Steps()
+    ring = step("invite (rings)", lambda: ask("decide", invite(number.number, "c1@host")))
+    assert ring["action"] == "ring" and ring["uri"] == contact
+    assert not step.over(CEILINGS), step.over(CEILINGS)
+    ask("reports", [{"type": "failed", "call_id": "c1@host", "account": ring["account"], "leg": ring["leg"]}])
+
+    presence.unregister_phone(op.pk)
+    presence.login_operator(op.pk)
+    assert ask("decide", invite(number.number, "c2@host"))["uri"] == op.endpoint

@@ -15,6 +15,7 @@ from django.conf import settings
 
 TEMPLATE = Path(__file__).with_name("kamailio.cfg")
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+MAX_BRANCHES = 30  # kamailio.cfg's max_branches: tm's ceiling (31 fails tm's start: its branch bitmap)
 _SAFE = re.compile(r"^[^!\r\n\"]*$")  # a value the substdef line can carry as it is
 
 
@@ -38,6 +39,7 @@ class ProxySettings:
     queue_size: int = 100000
     report_interval_us: int = 50000
     batch: int = 10  # reports a timer process sends in one request (bench-sip: 50 took longer than the 3 s timeout)
+    drain_batches: int = 50  # batches a timer process sends back to back in one run before it sleeps again
     queue_poll_s: int = 1  # a queued caller's INVITE asks again this often
     queue_max_polls: int = 900
     max_expires: int = 3600  # the longest registration a phone gets (seconds)
@@ -64,6 +66,13 @@ class ProxySettings:
             raise ValueError("SIP_BACKOFFICE_URL needs a scheme, and the edge token URL-safe characters")
         return f"{scheme}://kamailio:{self.token}@{rest}"
 
+    def effective_queue_polls(self) -> int:
+        """The queue's turns Kamailio can take: each suspends the INVITE's transaction twice and tm adds a
+        branch at every suspension (the first question took one, a ring takes one), up to MAX_BRANCHES; more
+        turns fail to suspend (bench-sip's queued callers met "maximum number of branches exceeded" and a
+        503 with tm's default of 12)."""
+        return min(self.queue_max_polls, (MAX_BRANCHES - 2) // 2)
+
     def tokens(self) -> dict[str, str]:
         return {"CC_SIP_ADDR": self.sip_addr, "CC_SIP_PORT": str(self.sip_port), "CC_RPC_ADDR": self.rpc_addr,
                 "CC_RPC_PORT": str(self.rpc_port), "CC_BACKOFFICE_URL": self.backoffice_url, "CC_TOKEN": self.token,
@@ -73,10 +82,12 @@ class ProxySettings:
                 "CC_CHILDREN": str(self.children), "CC_ASYNC_WORKERS": str(self.async_workers),
                 "CC_OFFICE_CON": self.office_connection(),
                 "CC_QUEUE_SIZE": str(self.queue_size), "CC_REPORT_INTERVAL_US": str(self.report_interval_us),
-                "CC_BATCH": str(self.batch), "CC_QUEUE_POLL_S": str(self.queue_poll_s),
-                "CC_QUEUE_MAX_POLLS": str(self.queue_max_polls),
-                "CC_QUEUE_HOLD_S": str(self.queue_max_polls * self.queue_poll_s + 60),
-                "CC_DEBUG": str(self.debug), "CC_MAX_EXPIRES": str(self.max_expires), "CC_MODULES": MODULES}
+                "CC_BATCH": str(self.batch), "CC_DRAIN_BATCHES": str(self.drain_batches),
+                "CC_QUEUE_POLL_S": str(self.queue_poll_s),
+                "CC_QUEUE_MAX_POLLS": str(self.effective_queue_polls()),
+                "CC_QUEUE_HOLD_S": str(self.effective_queue_polls() * self.queue_poll_s + 60),
+                "CC_DEBUG": str(self.debug), "CC_MAX_BRANCHES": str(MAX_BRANCHES),
+                "CC_MAX_EXPIRES": str(self.max_expires), "CC_MODULES": MODULES}
 
 
 def render(proxy: ProxySettings) -> str:
