@@ -108,3 +108,36 @@ def test_a_pump_left_behind_by_a_finished_event_loop_does_not_break_the_next_loo
 
     async_to_sync(first_loop)()
     assert async_to_sync(next_loop)() == {"type": "x.y", "n": 2}
+
+
+def test_a_batch_of_group_sends_arrives_whole_and_in_order_on_every_socket():
+    """`group_send_many` (what the publisher sends a batch with) delivers what `group_send` one at a time would:
+    every member of each group gets its groups' messages, a socket in two groups gets them interleaved in the
+    order sent (a board checks its stream's numbers), and a group nobody listens to is skipped."""
+    server = make_layer()
+
+    async def scenario():
+        a, b = await server.new_channel(), await server.new_channel()
+        await server.group_add("account", a)
+        await server.group_add("account", b)
+        await server.group_add("operator", b)
+        sends = []
+        for n in range(40):
+            sends.append(("account", {"type": "board.event", "n": n}))
+            if n % 3 == 0:
+                sends.append(("operator", {"type": "board.event", "n": n, "op": True}))
+            sends.append(("nobody", {"type": "board.event", "n": n}))
+        await server.group_send_many(sends)
+        got_a = [await asyncio.wait_for(server.receive(a), 5) for _ in range(40)]
+        got_b = [await asyncio.wait_for(server.receive(b), 5) for _ in range(40 + 14)]
+        await server.flush()
+        return got_a, got_b
+
+    got_a, got_b = async_to_sync(scenario)()
+    assert got_a == [{"type": "board.event", "n": n} for n in range(40)]
+    expected_b = []
+    for n in range(40):
+        expected_b.append({"type": "board.event", "n": n})
+        if n % 3 == 0:
+            expected_b.append({"type": "board.event", "n": n, "op": True})
+    assert got_b == expected_b
