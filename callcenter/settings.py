@@ -460,7 +460,8 @@ SIP_ASYNC_WORKERS = env.int("SIP_ASYNC_WORKERS", default=4)
 # A live call without a Kamailio dialog for this long is ended as lost by the SIP reconciler (webhook/reconcile.py).
 SIP_DIALOG_GRACE_SECONDS = env.float("SIP_DIALOG_GRACE_SECONDS", default=30.0)
 # A caller the ACD queues waits on the proxy (182 Queued, ringback, no hold music): Kamailio asks again every
-# SIP_QUEUE_POLL_SECONDS whether an operator is being offered the call, and gives up (480) after SIP_QUEUE_MAX_POLLS.
+# SIP_QUEUE_POLL_SECONDS whether an operator is being offered the call, and gives up (480) after SIP_QUEUE_MAX_POLLS,
+# at most 14 (each turn adds two tm branches, within Kamailio's max_branches of 30: telephony/backends/sip/config.py).
 SIP_QUEUE_POLL_SECONDS = env.int("SIP_QUEUE_POLL_SECONDS", default=1)
 SIP_QUEUE_MAX_POLLS = env.int("SIP_QUEUE_MAX_POLLS", default=900)
 # Operators' phones register as sip:<login>@<account slug>.SIP_DOMAIN (also the digest realm) with their password.
