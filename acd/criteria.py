@@ -114,19 +114,20 @@ def lock_candidates(service: Service, call: Call, at: dt.datetime, *,
     prelocked = call.__dict__.pop("locked_candidates", None)
     if prelocked is not None and not only_target and prelocked[0] == criterion:
         return prelocked[1], criterion == Criterion.RING_ALL
-    qs, ring_all = ordered_candidates(service, call, at, only_target=only_target)
-    qs = locks.skip_locked_operators(qs)
-    if ring_all:
-        return list(qs), True
     if criterion == Criterion.SKILL and not only_target:
         # Best level first, one level at a time: each query walks the free-operator index in
         # "free the longest" order and stops at the first member it can lock, whatever the team size.
         threshold = skill_threshold(service, call, at)
+        qs = locks.skip_locked_operators(free_members(service, at))
         for level in range(SKILL_MAX, max(threshold, SKILL_MIN) - 1, -1):
             rows = list(qs.filter(skill_level=level).order_by("operator__available_since", "operator_id")[:1])
             if rows:
                 return rows, False
         return [], False
+    qs, ring_all = ordered_candidates(service, call, at, only_target=only_target)
+    qs = locks.skip_locked_operators(qs)
+    if ring_all:
+        return list(qs), True
     return list(qs[:1]), False
 
 

@@ -195,12 +195,29 @@ def _due_sql(*, all_accounts: bool) -> str:
         else "{alias}.account_id = ANY(%(accounts)s)"
     tables = _tables()
     return _DUE_SQL.format(**tables, **{f"scope_{alias}": scope.format(alias=alias, **tables)
-                                        for alias in ("o", "c", "p")})
+                                        for alias in ("o", "c", "p", "q")})
 
 
 # A takeable caller of a skill service that escalates also brings the service's distinct levels (best first)
-# and the best level among its free members, which `_due` compares with the caller's escalation level.
+# and the best level among its free members, which `_due` compares with the caller's escalation level. Those,
+# and whether any member is free at all, are worked out once per service with waiting callers (`v`), not once
+# per caller: a busy center has hundreds of callers waiting on services of hundreds of members each.
 _DUE_SQL = """
+WITH v AS MATERIALIZED (
+    SELECT s.id AS service_id, s.criterion, s.escalation_seconds,
+           EXISTS (SELECT 1 FROM {members} m JOIN {operators} f ON f.id = m.operator_id
+                    WHERE m.service_id = s.id AND f.state = {available} AND f.is_active
+                      AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s)) AS any_free,
+           CASE WHEN s.escalation_seconds > 0 THEN ARRAY(SELECT DISTINCT m.skill_level FROM {members} m
+                                                        WHERE m.service_id = s.id ORDER BY 1 DESC) END AS levels,
+           CASE WHEN s.escalation_seconds > 0 THEN (
+               SELECT max(m.skill_level) FROM {members} m JOIN {operators} f ON f.id = m.operator_id
+                WHERE m.service_id = s.id AND f.state = {available} AND f.is_active
+                  AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s)) END AS best_free
+      FROM {services} s
+     WHERE s.id IN (SELECT q.service_id FROM {calls} q
+                     WHERE q.state = {queued} AND q.target_operator_id IS NULL AND {scope_q})
+)
 SELECT 'offer', o.id, o.account_id, NULL::text, NULL::integer, NULL::timestamptz, NULL::integer[], NULL::integer, 1
   FROM {offers} o WHERE o.state = {offer_ringing} AND o.expires_at <= %(at)s AND {scope_o}
 UNION ALL
@@ -216,20 +233,11 @@ SELECT 'target', c.id, c.account_id, NULL, NULL, NULL, NULL, NULL, 4
   FROM {calls} c
  WHERE c.state = {queued} AND c.target_operator_id IS NOT NULL AND c.target_until <= %(at)s AND {scope_c}
 UNION ALL
-SELECT 'takeable', t.id, t.account_id, t.criterion, t.escalation_seconds, t.waiting_since,
-       CASE WHEN t.escalates THEN ARRAY(SELECT DISTINCT m.skill_level FROM {members} m
-                                         WHERE m.service_id = t.service_id ORDER BY 1 DESC) END,
-       CASE WHEN t.escalates THEN (SELECT max(m.skill_level) FROM {members} m JOIN {operators} f ON f.id = m.operator_id
-                                    WHERE m.service_id = t.service_id AND f.state = {available} AND f.is_active
-                                      AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s)) END, 4
-  FROM (SELECT c.id, c.account_id, c.service_id, COALESCE(NULLIF(c.criterion, ''), s.criterion) AS criterion,
-               s.escalation_seconds, COALESCE(c.queued_at, c.arrived_at) AS waiting_since,
-               COALESCE(NULLIF(c.criterion, ''), s.criterion) = {skill} AND s.escalation_seconds > 0 AS escalates
-          FROM {calls} c JOIN {services} s ON s.id = c.service_id
-         WHERE c.state = {queued} AND c.target_operator_id IS NULL AND {scope_c}
-           AND EXISTS (SELECT 1 FROM {members} m JOIN {operators} f ON f.id = m.operator_id
-                        WHERE m.service_id = c.service_id AND f.state = {available} AND f.is_active
-                          AND (f.backoff_until IS NULL OR f.backoff_until <= %(at)s))) t
+SELECT 'takeable', c.id, c.account_id, t.criterion, v.escalation_seconds, COALESCE(c.queued_at, c.arrived_at),
+       CASE WHEN t.criterion = {skill} THEN v.levels END, CASE WHEN t.criterion = {skill} THEN v.best_free END, 4
+  FROM {calls} c JOIN v ON v.service_id = c.service_id AND v.any_free
+ CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(c.criterion, ''), v.criterion) AS criterion) t
+ WHERE c.state = {queued} AND c.target_operator_id IS NULL AND {scope_c}
  ORDER BY 9, 2"""
 
 
