@@ -114,7 +114,10 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": url_db, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    # Production settings, as bench-webhook runs them; DEBUG off needs a SECRET_KEY since the hardening: this
+    # process's own, which signed the supervisors' sessions above.
+    env = {**os.environ, "DATABASE_URL": url_db, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+           "SECRET_KEY": settings.SECRET_KEY, "HTTPS": "false", "BEHIND_PROXY": "false"}
     server_log = open(os.path.join(ROOT, "bench", "results", "fanout-server.log"), "w")  # noqa: SIM115
     # 1,000 sockets connecting at once queue for the session lookup: give the handshake more than 5 s.
     server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
