@@ -10,6 +10,7 @@ import pytest
 import yaml
 from django.conf import settings
 
+from accounts.models import Account
 from acd.actions import handle_event
 from acd.models import Call
 from agents import actions as presence
@@ -127,18 +128,31 @@ def test_simulate_command_readable_error(tmp_path):
     assert "Invalid scenario" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_an_operator_on_a_call_takes_the_break_later_without_a_refused_pause():
-    """A refused action rolls back, and a rollback costs the connection every prepared statement."""
+def _office_engine() -> tuple[Engine, Account]:
+    """office-3's floor for a simulation, built but not yet played."""
     scenario = load(SCENARIOS / "office-3.yaml")
     account = build_account(scenario, simulation=True)
-    engine = Engine(scenario, account.pk, seed=1)
+    return Engine(scenario, account.pk, seed=1), account
+
+
+def _answered_call(account: Account, prefix: str) -> port.Ring:
+    """Every operator logged in, then one call rung and answered (under the engine's clock)."""
+    for op in Operator.objects.filter(account=account):
+        presence.login_operator(op.pk)
+    ring = next(c for c in handle_event(port.IncomingCall(event_id=f"{prefix}-1", call_ref=f"{prefix}-call",
+                                                          dialed="+390245678901", caller="+393471111111"),
+                                        account_id=account.pk)
+                if isinstance(c, port.Ring))
+    handle_event(port.LegAnswered(event_id=f"{prefix}-2", call_ref=f"{prefix}-call", leg_ref=ring.leg_ref),
+                 account_id=account.pk)
+    return ring
+
+
+def test_an_operator_on_a_call_takes_the_break_later_without_a_refused_pause():
+    """A refused action rolls back, and a rollback costs the connection every prepared statement."""
+    engine, account = _office_engine()
     with use_clock(engine.clock):
-        for op in Operator.objects.filter(account=account):
-            presence.login_operator(op.pk)
-        ring = next(c for c in handle_event(port.IncomingCall(event_id="b-1", call_ref="b-call", dialed="+390245678901",
-                                                              caller="+393471111111"), account_id=account.pk)
-                    if isinstance(c, port.Ring))
-        handle_event(port.LegAnswered(event_id="b-2", call_ref="b-call", leg_ref=ring.leg_ref), account_id=account.pk)
+        ring = _answered_call(account, "b")
         talking = Operator.objects.get(account=account, endpoint=ring.endpoint)
         assert talking.state == OperatorState.ON_CALL
         with count_round_trips() as rt:
@@ -152,16 +166,9 @@ def test_an_operator_on_a_call_takes_the_break_later_without_a_refused_pause():
 def test_a_sweep_learns_the_next_deadline_from_its_last_commit_and_a_superseded_one_asks_nothing():
     """The sweep's units each commit with the next-deadline read riding along (`read_after_commit`): a sweep
     costs what is due and its units, no lookup of its own; a sweep an earlier one superseded costs nothing."""
-    scenario = load(SCENARIOS / "office-3.yaml")
-    account = build_account(scenario, simulation=True)
-    engine = Engine(scenario, account.pk, seed=1)
+    engine, account = _office_engine()
     with use_clock(engine.clock):
-        for op in Operator.objects.filter(account=account):
-            presence.login_operator(op.pk)
-        ring = next(c for c in handle_event(port.IncomingCall(event_id="w-1", call_ref="w-call", dialed="+390245678901",
-                                                              caller="+393471111111"), account_id=account.pk)
-                    if isinstance(c, port.Ring))
-        handle_event(port.LegAnswered(event_id="w-2", call_ref="w-call", leg_ref=ring.leg_ref), account_id=account.pk)
+        ring = _answered_call(account, "w")
         engine.clock.advance(30)
         handle_event(port.Hangup(event_id="w-3", call_ref="w-call"), account_id=account.pk)
         operator = Operator.objects.get(account=account, endpoint=ring.endpoint)
