@@ -38,13 +38,20 @@ from .clockutil import period_start, start_of_day
 from .models import Call
 
 
-def free_members(service: Service, at: dt.datetime) -> QuerySet[ServiceMembership]:
-    """The service's operators who can take a call right now."""
+def free_memberships(account_id: int, at: dt.datetime) -> QuerySet[ServiceMembership]:
+    """Memberships of the account's operators who may be offered a call right now: active, available, and not
+    held back (the ACD's back-off after a miss, or a preview's reservation). The one definition of "free",
+    for routing and for a supervisor's transfer alike."""
     # The account filter lets PostgreSQL walk operator_free_idx (account, state, available_since) in
     # order and stop at the first member it can lock, instead of sorting every member.
-    return (ServiceMembership.objects.filter(service=service, operator__account_id=service.account_id,
-                                             operator__state=OperatorState.AVAILABLE, operator__is_active=True)
+    return (ServiceMembership.objects.filter(operator__account_id=account_id, operator__state=OperatorState.AVAILABLE,
+                                             operator__is_active=True)
             .filter(Q(operator__backoff_until__isnull=True) | Q(operator__backoff_until__lte=at)))
+
+
+def free_members(service: Service, at: dt.datetime) -> QuerySet[ServiceMembership]:
+    """The service's operators who can take a call right now."""
+    return free_memberships(service.account_id, at).filter(service=service)
 
 
 def skill_threshold(service: Service, call: Call, at: dt.datetime) -> int:

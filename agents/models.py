@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from typing import Any
 
@@ -125,12 +124,6 @@ class Operator(models.Model):
                 validate_sip_uri(self.endpoint)
             except ValidationError as exc:
                 raise ValidationError({"endpoint": exc.messages}) from exc
-
-    def free_at(self, at: dt.datetime) -> bool:
-        """Whether a call may be offered now, as routing decides it (`acd.criteria.free_members`): active,
-        available, and not held back (the ACD's back-off after a miss, or a preview's reservation)."""
-        return (self.is_active and self.state == OperatorState.AVAILABLE
-                and (self.backoff_until is None or self.backoff_until <= at))
 
     def set_password(self, raw: str) -> None:
         """The console's password, and the SIP phone's digest secret for the same login and password (the back

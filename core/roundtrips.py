@@ -60,7 +60,8 @@ def _parse(trace: str) -> list[list[str]]:
     for line in trace.splitlines():
         if not line.startswith("F\t"):
             continue
-        kind = line.split("\t")[2].split()[0] if len(line.split("\t")) > 2 else ""
+        fields = line.split("\t")
+        kind = fields[2].split()[0] if len(fields) > 2 else ""
         if kind == "Flush" and not current and trips:
             trips[-1].append(line)
             continue

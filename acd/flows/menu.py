@@ -84,35 +84,36 @@ def _options(call: Call) -> dict[str, MenuOption]:
 # A key press's first round trip (`acd.events`), after the call's lock: the options of the menu the caller
 # is in, as `_options` reads them, and the best free operator when the key leads straight to a service
 # that rings at once (no welcome, no hours to check), for the criterion's statement (`acd.criteria`).
-_O, _M, _P, _S, _A = (MenuOption._meta.db_table, Menu._meta.db_table, Prompt._meta.db_table,
-                      Service._meta.db_table, Account._meta.db_table)
+_O, _M, _S = MenuOption._meta.db_table, Menu._meta.db_table, Service._meta.db_table
 _HOURS, _HOLIDAYS = OpeningHours._meta.db_table, Holiday._meta.db_table
 _IN_MENU = (f"(SELECT x.menu_id FROM {Call._meta.db_table} x WHERE x.account_id = %(account)s "
             f"AND x.engine_ref = %(ref)s AND x.state = '{CallState.COLLECTING}' "
             f"AND x.direction = '{Direction.INBOUND}')")
-# The models of an options row, in column order, and where each hangs ("": the row's own option and menu).
+# The models of an options row, in column order, and where each hangs ("": the row's own option and menu); the
+# statement's joins are made from the same list.
 _PARTS: list[tuple[type, str, str]] = [
     (MenuOption, "o", ""), (Menu, "mn", ""), (Prompt, "mp", "mn.prompt"), (Service, "fs", "mn.fallback_service"),
     (Account, "fsa", "fs.account"), (Service, "sv", "o.service"), (Account, "sva", "sv.account"),
     (Prompt, "swp", "sv.welcome_prompt"), (Prompt, "shp", "sv.hold_prompt"), (Prompt, "svp", "sv.voicemail_prompt"),
     (Menu, "sm", "o.submenu"), (Prompt, "smp", "sm.prompt"), (Prompt, "wh", "o.whisper_prompt")]
+_MODELS = {alias: model for model, alias, _attach in _PARTS}
+
+
+def _join(model: type, alias: str, attach: str) -> str:
+    """The outer join that brings `alias` beside the row it hangs from (`owner.field`), from the models."""
+    owner, field = attach.split(".")
+    column = _MODELS[owner]._meta.get_field(field).column
+    return f"LEFT JOIN {model._meta.db_table} {alias} ON {alias}.id = {owner}.{column}"
+
+
+_JOINS = "\n  ".join(_join(model, alias, attach) for model, alias, attach in _PARTS if attach)
 OPTIONS_STATEMENT = f"""
 SELECT {", ".join(columns(model, alias) for model, alias, _ in _PARTS)},
        EXISTS (SELECT 1 FROM {_HOURS} h WHERE h.service_id = sv.id)
        OR EXISTS (SELECT 1 FROM {_HOLIDAYS} h WHERE h.service_id = sv.id)
   FROM {_M} mn
   LEFT JOIN {_O} o ON o.menu_id = mn.id
-  LEFT JOIN {_P} mp ON mp.id = mn.prompt_id
-  LEFT JOIN {_S} fs ON fs.id = mn.fallback_service_id
-  LEFT JOIN {_A} fsa ON fsa.id = fs.account_id
-  LEFT JOIN {_S} sv ON sv.id = o.service_id
-  LEFT JOIN {_A} sva ON sva.id = sv.account_id
-  LEFT JOIN {_P} swp ON swp.id = sv.welcome_prompt_id
-  LEFT JOIN {_P} shp ON shp.id = sv.hold_prompt_id
-  LEFT JOIN {_P} svp ON svp.id = sv.voicemail_prompt_id
-  LEFT JOIN {_M} sm ON sm.id = o.submenu_id
-  LEFT JOIN {_P} smp ON smp.id = sm.prompt_id
-  LEFT JOIN {_P} wh ON wh.id = o.whisper_prompt_id
+  {_JOINS}
  WHERE mn.id = {_IN_MENU}"""
 KEYED_SERVICE = f"""
 SELECT o.service_id, s.criterion, %(at)s::timestamptz AS waited_from

@@ -10,12 +10,13 @@ from django.utils.translation import gettext as _
 from agents.models import Operator
 from core.errors import ActionError
 from core.validators import normalize_e164
-from routing.models import Service, ServiceMembership
+from routing.models import Service
 from telephony.port import CancelLeg, StartHold, Transfer
 
 from .. import locks
 from ..calls import move
 from ..choices import CallEventKind, CallState, OfferState, Outcome
+from ..criteria import free_memberships
 from ..legs import release_after_call, ring
 from ..models import Call, Offer
 from ..prompts import BUILTIN_HOLD, prompt_ref
@@ -72,11 +73,11 @@ def _transfer(work: Work, call: Call, account_id: int, operator_id: int | None, 
         if call.operator_id:
             release_after_call(call.operator_id, call, work)
     elif operator_id:
-        member = locks.skip_locked_operators(ServiceMembership.objects.filter(
-            operator_id=operator_id, operator__account_id=account_id)).first()
         # Free as routing means it: an operator reading a lead in preview (or in the ACD's back-off) is held
-        # back from calls, a supervisor's transfer included.
-        if member is None or not member.operator.free_at(work.at) or operator_id == call.operator_id:
+        # back from calls, a supervisor's transfer included (the condition rechecked on the locked row).
+        member = locks.skip_locked_operators(free_memberships(account_id, work.at).filter(
+            operator_id=operator_id)).first()
+        if member is None or operator_id == call.operator_id:
             raise ActionError("operator_unavailable", _("That operator cannot take a call now."))
         ring(call, call.service, [member], work, is_transfer=True)
     else:
